@@ -1,0 +1,121 @@
+//! The engine's one error type. Every variant knows its SQLSTATE (the gateways map that
+//! onto their protocol's codes) and whether a client may retry.
+
+use rosetta_types::TypeError;
+
+/// Anything that can fail a statement.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("could not serialize access due to concurrent update")]
+    SerializationFailure,
+    #[error("current transaction is aborted, commands ignored until end of transaction block")]
+    InFailedTransaction,
+    #[error("relation \"{0}\" does not exist")]
+    UndefinedTable(String),
+    #[error("relation \"{0}\" already exists")]
+    DuplicateTable(String),
+    #[error("column \"{0}\" does not exist")]
+    UndefinedColumn(String),
+    #[error("column reference \"{0}\" is ambiguous")]
+    AmbiguousColumn(String),
+    #[error("column \"{0}\" specified more than once")]
+    DuplicateColumn(String),
+    #[error("database \"{0}\" does not exist")]
+    UndefinedDatabase(String),
+    #[error("database \"{0}\" already exists")]
+    DuplicateDatabase(String),
+    #[error("function {0} does not exist")]
+    UndefinedFunction(String),
+    #[error("prepared statement \"{0}\" does not exist")]
+    UndefinedPrepared(String),
+    #[error("prepared statement \"{0}\" already exists")]
+    DuplicatePrepared(String),
+    #[error("index \"{0}\" does not exist")]
+    UndefinedIndex(String),
+    #[error("duplicate key value violates unique constraint \"{constraint}\"")]
+    UniqueViolation { constraint: String, detail: String },
+    #[error("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint")]
+    NotNullViolation { table: String, column: String },
+    #[error("{0}")]
+    Type(#[from] TypeError),
+    #[error("{0}")]
+    Syntax(String),
+    #[error("{0}")]
+    Grouping(String),
+    #[error("{0}")]
+    DatatypeMismatch(String),
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("{0} is not supported yet")]
+    Unsupported(String),
+    #[error("invalid bytecode: {0}")]
+    InvalidProgram(String),
+    #[error("more than one row returned by a subquery used as an expression")]
+    CardinalityViolation,
+    #[error("canceling statement due to user request")]
+    Canceled,
+    #[error("cannot execute {0} in a read-only transaction")]
+    ReadOnly(String),
+    #[error("{0} cannot run inside a transaction block")]
+    NoActiveBlockAllowed(String),
+    #[error("database \"{0}\" is being accessed by other users")]
+    ObjectInUse(String),
+    #[error("{0}")]
+    Internal(String),
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
+}
+
+impl Error {
+    /// The SQLSTATE reported to clients.
+    pub fn sqlstate(&self) -> &'static str {
+        match self {
+            Error::SerializationFailure => "40001",
+            Error::InFailedTransaction => "25P02",
+            Error::UndefinedTable(_) => "42P01",
+            Error::DuplicateTable(_) => "42P07",
+            Error::UndefinedColumn(_) => "42703",
+            Error::AmbiguousColumn(_) => "42702",
+            Error::DuplicateColumn(_) => "42701",
+            Error::UndefinedDatabase(_) => "3D000",
+            Error::DuplicateDatabase(_) => "42P04",
+            Error::UndefinedFunction(_) => "42883",
+            Error::UndefinedPrepared(_) => "26000",
+            Error::DuplicatePrepared(_) => "42P05",
+            Error::UndefinedIndex(_) => "42704",
+            Error::UniqueViolation { .. } => "23505",
+            Error::NotNullViolation { .. } => "23502",
+            Error::Type(e) => e.sqlstate(),
+            Error::Syntax(_) => "42601",
+            Error::Grouping(_) => "42803",
+            Error::DatatypeMismatch(_) => "42804",
+            Error::InvalidParameter(_) => "22023",
+            Error::Unsupported(_) => "0A000",
+            Error::InvalidProgram(_) => "XX000",
+            Error::CardinalityViolation => "21000",
+            Error::Canceled => "57014",
+            Error::ReadOnly(_) => "25006",
+            Error::NoActiveBlockAllowed(_) => "25001",
+            Error::ObjectInUse(_) => "55006",
+            Error::Internal(_) => "XX000",
+            Error::Storage(_) => "58030",
+        }
+    }
+
+    /// Extra detail for the client, when there is one.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Error::UniqueViolation { detail, .. } => Some(detail.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl From<rmp_serde::decode::Error> for Error {
+    fn from(e: rmp_serde::decode::Error) -> Self {
+        Error::Internal(format!("corrupt stored value: {e}"))
+    }
+}
+
+/// Result alias for the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

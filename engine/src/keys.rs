@@ -1,0 +1,93 @@
+//! Logical key layout. Every component is self-delimiting, so no logical key is a prefix
+//! of another (the MVCC version suffix relies on that).
+//!
+//! ```text
+//!   r ++ table_id u32 ++ key(pk values)            row          → row values
+//!   i ++ index_id u32 ++ key(values) [++ key(pk)]  index entry  → key(pk)
+//!   c ++ d ++ key(db name)                         database     → DatabaseDef
+//!   c ++ t ++ db_id u32 ++ key(table name)         table        → TableDef
+//!   c ++ u ++ key(user name)                       user         → UserDef
+//!   m ++ name                                      unversioned metadata (id counters)
+//! ```
+
+use rosetta_types::{key, Value};
+
+/// Key of a row.
+pub fn row(table_id: u32, pk: &[u8]) -> Vec<u8> {
+    let mut k = row_prefix(table_id);
+    k.extend_from_slice(pk);
+    k
+}
+
+/// Prefix of all rows of a table.
+pub fn row_prefix(table_id: u32) -> Vec<u8> {
+    let mut k = vec![b'r'];
+    k.extend_from_slice(&table_id.to_be_bytes());
+    k
+}
+
+/// Prefix of all entries of an index.
+pub fn index_prefix(index_id: u32) -> Vec<u8> {
+    let mut k = vec![b'i'];
+    k.extend_from_slice(&index_id.to_be_bytes());
+    k
+}
+
+/// The encoded key of a tuple of values.
+pub fn tuple(values: &[Value]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for v in values {
+        key::encode(v, &mut out);
+    }
+    out
+}
+
+/// Key of a database definition.
+pub fn database(name: &str) -> Vec<u8> {
+    let mut k = vec![b'c', b'd'];
+    key::encode(&Value::Text(name.to_string()), &mut k);
+    k
+}
+
+/// Prefix of all database definitions.
+pub fn database_prefix() -> Vec<u8> {
+    vec![b'c', b'd']
+}
+
+/// Key of a table definition.
+pub fn table(db_id: u32, name: &str) -> Vec<u8> {
+    let mut k = table_prefix(db_id);
+    key::encode(&Value::Text(name.to_string()), &mut k);
+    k
+}
+
+/// Prefix of all table definitions of a database.
+pub fn table_prefix(db_id: u32) -> Vec<u8> {
+    let mut k = vec![b'c', b't'];
+    k.extend_from_slice(&db_id.to_be_bytes());
+    k
+}
+
+/// Key of a user.
+pub fn user(name: &str) -> Vec<u8> {
+    let mut k = vec![b'c', b'u'];
+    key::encode(&Value::Text(name.to_string()), &mut k);
+    k
+}
+
+/// Prefix of all users.
+pub fn user_prefix() -> Vec<u8> {
+    vec![b'c', b'u']
+}
+
+/// The smallest key greater than every key starting with `prefix`.
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0xff; 16]
+}

@@ -1,0 +1,510 @@
+//! One client session: its transaction state machine, prepared statements and settings.
+//!
+//! ```text
+//!            BEGIN                 error
+//!   Idle ───────────▶ InBlock ───────────▶ Failed
+//!    ▲  ◀─COMMIT/ROLLBACK─┘                  │ (everything but ROLLBACK/COMMIT → 25P02)
+//!    └──────────── ROLLBACK / COMMIT ────────┘
+//! ```
+//! Outside a block every statement runs in its own transaction (autocommit).
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use rosetta_bytecode::{self as bc, DataType, IsolationLevel, Limits};
+use rosetta_proto::{Column, Completion, EngineError, PreparedInfo, Response, TxnState};
+use rosetta_types::Value;
+
+use crate::catalog::{Catalog, DatabaseDef};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::mvcc::Txn;
+use crate::sql::{self, bind::OutCol, Env, Outcome};
+
+struct Prepared {
+    program: bc::Program,
+    param_types: Vec<Option<DataType>>,
+}
+
+/// A session's state.
+pub struct Session {
+    engine: Arc<Engine>,
+    pub id: u32,
+    pub secret: u32,
+    pub cancel: Arc<AtomicBool>,
+    user: String,
+    database: DatabaseDef,
+    txn: Option<Txn>,
+    in_block: bool,
+    failed: bool,
+    isolation: IsolationLevel,
+    block_isolation: IsolationLevel,
+    prepared: HashMap<u64, Prepared>,
+    sql_prepared: HashMap<String, Prepared>,
+    next_handle: u64,
+    settings: HashMap<String, String>,
+}
+
+impl Session {
+    /// Opens a session for `user` on `database` (3D000 if it does not exist).
+    pub fn open(engine: Arc<Engine>, user: &str, database: &str) -> Result<Self> {
+        let txn = engine.mvcc.begin();
+        let db = Catalog::new(&txn)
+            .database(database)?
+            .ok_or_else(|| Error::UndefinedDatabase(database.to_string()))?;
+        drop(txn);
+        let (id, secret, cancel) = engine.register_session();
+        Ok(Self {
+            engine,
+            id,
+            secret,
+            cancel,
+            user: user.to_string(),
+            database: db,
+            txn: None,
+            in_block: false,
+            failed: false,
+            isolation: IsolationLevel::RepeatableRead,
+            block_isolation: IsolationLevel::RepeatableRead,
+            prepared: HashMap::new(),
+            sql_prepared: HashMap::new(),
+            next_handle: 1,
+            settings: HashMap::new(),
+        })
+    }
+
+    /// The session's transaction state.
+    pub fn state(&self) -> TxnState {
+        match (self.in_block, self.failed) {
+            (false, _) => TxnState::Idle,
+            (true, false) => TxnState::InBlock,
+            (true, true) => TxnState::Failed,
+        }
+    }
+
+    fn error(&self, e: &Error) -> EngineError {
+        EngineError {
+            sqlstate: e.sqlstate().to_string(),
+            message: e.to_string(),
+            detail: e.detail(),
+            hint: None,
+            position: None,
+            txn: self.state(),
+            fatal: false,
+        }
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<bc::Program> {
+        bc::decode(bytes, &Limits::default()).map_err(|e| Error::InvalidProgram(e.to_string()))
+    }
+
+    /// Runs a program; sends its responses through `out`.
+    pub fn execute(&mut self, bytes: &[u8], params: &[Value], out: &mut dyn FnMut(Response)) {
+        self.cancel.store(false, std::sync::atomic::Ordering::Relaxed);
+        let r = self
+            .decode(bytes)
+            .and_then(|p| self.run_program(&p, params, None));
+        self.finish(r, out);
+    }
+
+    /// Prepares a program for repeated execution.
+    pub fn prepare(&mut self, bytes: &[u8], declared: Vec<Option<DataType>>) -> Response {
+        let r = self.decode(bytes).and_then(|program| {
+            if self.failed && !is_txn_end(&program.statement) {
+                return Err(Error::InFailedTransaction);
+            }
+            let mut params = declared.clone();
+            params.resize(params.len().max(program.param_count as usize), None);
+            let (types, cols) = self.describe(&program.statement, params)?;
+            let handle = self.next_handle;
+            self.next_handle += 1;
+            self.prepared.insert(
+                handle,
+                Prepared {
+                    program,
+                    param_types: types.iter().copied().map(Some).collect(),
+                },
+            );
+            Ok(PreparedInfo {
+                handle,
+                param_types: types,
+                columns: cols.map(to_columns).unwrap_or_default(),
+                txn: self.state(),
+            })
+        });
+        match r {
+            Ok(p) => Response::Prepared(p),
+            Err(e) => Response::Error(self.error(&e)),
+        }
+    }
+
+    /// Runs a prepared statement.
+    pub fn execute_prepared(&mut self, handle: u64, params: &[Value], out: &mut dyn FnMut(Response)) {
+        self.cancel.store(false, std::sync::atomic::Ordering::Relaxed);
+        let r = match self.prepared.get(&handle) {
+            Some(p) => {
+                let program = p.program.clone();
+                let types = p.param_types.clone();
+                self.run_program(&program, params, Some(types))
+            }
+            None => Err(Error::UndefinedPrepared(handle.to_string())),
+        };
+        self.finish(r, out);
+    }
+
+    /// Forgets a prepared statement.
+    pub fn close_prepared(&mut self, handle: u64) {
+        self.prepared.remove(&handle);
+    }
+
+    fn finish(&mut self, r: Result<Outcome>, out: &mut dyn FnMut(Response)) {
+        match r {
+            Ok(o) => {
+                for n in o.notices {
+                    out(Response::Notice { message: n });
+                }
+                if let Some(cols) = o.columns {
+                    out(Response::Columns(to_columns(cols)));
+                    for chunk in o.rows.chunks(256) {
+                        out(Response::Rows(chunk.to_vec()));
+                    }
+                }
+                out(Response::Complete(Completion {
+                    tag: o.tag,
+                    rows: o.affected,
+                    txn: self.state(),
+                    suspended: false,
+                }));
+            }
+            Err(e) => {
+                if self.in_block {
+                    self.failed = true;
+                } else if let Some(t) = self.txn.take() {
+                    t.rollback();
+                }
+                out(Response::Error(self.error(&e)));
+            }
+        }
+    }
+
+    fn describe(
+        &mut self,
+        stmt: &bc::Statement,
+        params: Vec<Option<DataType>>,
+    ) -> Result<(Vec<DataType>, Option<Vec<OutCol>>)> {
+        let owned;
+        let txn = match &self.txn {
+            Some(t) => t,
+            None => {
+                owned = self.engine.mvcc.begin();
+                &owned
+            }
+        };
+        let env = Env {
+            database: &self.database,
+            user: &self.user,
+            semantics: &bc::Semantics::for_dialect(bc::Dialect::Postgres),
+            cancel: &self.cancel,
+            ids: &self.engine.ids,
+        };
+        sql::describe(stmt, txn, &env, params)
+    }
+
+    fn run_program(
+        &mut self,
+        program: &bc::Program,
+        params: &[Value],
+        param_types: Option<Vec<Option<DataType>>>,
+    ) -> Result<Outcome> {
+        let stmt = &program.statement;
+        if self.failed && !is_txn_end(stmt) {
+            return Err(Error::InFailedTransaction);
+        }
+        let tag = |t: &str| {
+            Ok(Outcome {
+                tag: t.into(),
+                ..Default::default()
+            })
+        };
+        match stmt {
+            bc::Statement::Empty => tag(""),
+            bc::Statement::Begin(mode) => {
+                if self.in_block {
+                    return Ok(Outcome {
+                        tag: "BEGIN".into(),
+                        notices: vec!["there is already a transaction in progress".into()],
+                        ..Default::default()
+                    });
+                }
+                self.in_block = true;
+                self.block_isolation = mode.isolation.unwrap_or(self.isolation);
+                self.txn = Some(self.engine.mvcc.begin());
+                tag("BEGIN")
+            }
+            bc::Statement::Commit => {
+                if !self.in_block {
+                    return Ok(Outcome {
+                        tag: "COMMIT".into(),
+                        notices: vec!["there is no transaction in progress".into()],
+                        ..Default::default()
+                    });
+                }
+                let failed = self.failed;
+                self.in_block = false;
+                self.failed = false;
+                let txn = self.txn.take();
+                if failed {
+                    drop(txn);
+                    return tag("ROLLBACK");
+                }
+                if let Some(t) = txn {
+                    t.commit()?;
+                }
+                tag("COMMIT")
+            }
+            bc::Statement::Rollback => {
+                if !self.in_block {
+                    return Ok(Outcome {
+                        tag: "ROLLBACK".into(),
+                        notices: vec!["there is no transaction in progress".into()],
+                        ..Default::default()
+                    });
+                }
+                self.in_block = false;
+                self.failed = false;
+                if let Some(t) = self.txn.take() {
+                    t.rollback();
+                }
+                tag("ROLLBACK")
+            }
+            bc::Statement::SetTransaction(mode) => {
+                if let Some(i) = mode.isolation {
+                    if self.in_block {
+                        self.block_isolation = i;
+                    } else {
+                        self.isolation = i;
+                    }
+                }
+                tag("SET")
+            }
+            bc::Statement::SetVariable { name, values, .. } => {
+                let v: Vec<String> = values
+                    .iter()
+                    .map(|e| match e {
+                        bc::Expr::Literal(bc::Literal::String(s)) => s.clone(),
+                        bc::Expr::Literal(bc::Literal::Integer(i)) => i.to_string(),
+                        bc::Expr::Literal(bc::Literal::Decimal(d)) => d.clone(),
+                        bc::Expr::Literal(bc::Literal::Boolean(b)) => b.to_string(),
+                        bc::Expr::Column(p) => p
+                            .iter()
+                            .map(|i| i.value.clone())
+                            .collect::<Vec<_>>()
+                            .join("."),
+                        other => format!("{other:?}"),
+                    })
+                    .collect();
+                let name = name.to_ascii_lowercase();
+                if name == "transaction_isolation" || name == "default_transaction_isolation" {
+                    if let Some(l) = v.first().and_then(|s| parse_isolation(s)) {
+                        self.isolation = l;
+                    }
+                }
+                self.settings.insert(name, v.join(", "));
+                tag("SET")
+            }
+            bc::Statement::ShowVariable { name } => {
+                let lname = name.to_ascii_lowercase();
+                let value = match lname.as_str() {
+                    "server_version" => crate::PG_SERVER_VERSION.to_string(),
+                    "transaction_isolation" | "transaction isolation level" => {
+                        isolation_name(if self.in_block { self.block_isolation } else { self.isolation })
+                            .into()
+                    }
+                    "server_encoding" | "client_encoding" => "UTF8".into(),
+                    "datestyle" => "ISO, MDY".into(),
+                    "timezone" => "UTC".into(),
+                    "standard_conforming_strings" => "on".into(),
+                    "integer_datetimes" => "on".into(),
+                    _ => match self.settings.get(&lname) {
+                        Some(v) => v.clone(),
+                        None => {
+                            return Err(Error::InvalidParameter(format!(
+                                "unrecognized configuration parameter \"{name}\""
+                            )))
+                        }
+                    },
+                };
+                Ok(Outcome {
+                    columns: Some(vec![OutCol {
+                        name: lname,
+                        ty: DataType::Text,
+                        table_id: 0,
+                        colno: 0,
+                    }]),
+                    rows: vec![vec![Value::Text(value)]],
+                    tag: "SHOW".into(),
+                    affected: 1,
+                    notices: vec![],
+                })
+            }
+            bc::Statement::Prepare {
+                name,
+                param_types,
+                statement,
+            } => {
+                if self.sql_prepared.contains_key(&name.value) {
+                    return Err(Error::DuplicatePrepared(name.value.clone()));
+                }
+                let declared: Vec<Option<DataType>> = param_types.iter().copied().map(Some).collect();
+                let (types, _) = self.describe(statement, declared)?;
+                let mut p = program.clone();
+                p.statement = (**statement).clone();
+                p.param_count = types.len() as u16;
+                self.sql_prepared.insert(
+                    name.value.clone(),
+                    Prepared {
+                        program: p,
+                        param_types: types.into_iter().map(Some).collect(),
+                    },
+                );
+                tag("PREPARE")
+            }
+            bc::Statement::Execute { name, args } => {
+                let (p, types) = match self.sql_prepared.get(&name.value) {
+                    Some(p) => (p.program.clone(), p.param_types.clone()),
+                    None => return Err(Error::UndefinedPrepared(name.value.clone())),
+                };
+                if args.len() != types.len() {
+                    return Err(Error::Syntax(format!(
+                        "wrong number of parameters for prepared statement \"{}\"",
+                        name.value
+                    )));
+                }
+                let values = self.eval_args(args, &types)?;
+                self.run_program(&p, &values, Some(types))
+            }
+            bc::Statement::Deallocate { name } => {
+                match name {
+                    Some(n) => {
+                        if self.sql_prepared.remove(&n.value).is_none() {
+                            return Err(Error::UndefinedPrepared(n.value.clone()));
+                        }
+                    }
+                    None => self.sql_prepared.clear(),
+                }
+                tag("DEALLOCATE")
+            }
+            bc::Statement::CreateDatabase { .. } | bc::Statement::DropDatabase { .. }
+                if self.in_block =>
+            {
+                let what = if matches!(stmt, bc::Statement::CreateDatabase { .. }) {
+                    "CREATE DATABASE"
+                } else {
+                    "DROP DATABASE"
+                };
+                Err(Error::NoActiveBlockAllowed(what.into()))
+            }
+            _ => self.run_in_txn(program, params, param_types),
+        }
+    }
+
+    fn eval_args(&self, args: &[bc::Expr], types: &[Option<DataType>]) -> Result<Vec<Value>> {
+        let txn = self.engine.mvcc.begin();
+        let mut b = sql::bind::Binder::new(&txn, &self.database, vec![]);
+        let semantics = bc::Semantics::for_dialect(bc::Dialect::Postgres);
+        let ctx = sql::exec::ExecCtx::new(&txn, &[], &semantics, &self.database, &self.user, &self.cancel);
+        let mut out = Vec::new();
+        for (a, t) in args.iter().zip(types) {
+            let (e, _) = b.expr(a, &Default::default())?;
+            let e = match t {
+                Some(t) => sql::bind::coerce_literal(e, t)?,
+                None => e,
+            };
+            out.push(e.eval(&[], &ctx)?);
+        }
+        Ok(out)
+    }
+
+    fn run_in_txn(
+        &mut self,
+        program: &bc::Program,
+        params: &[Value],
+        param_types: Option<Vec<Option<DataType>>>,
+    ) -> Result<Outcome> {
+        let autocommit = !self.in_block;
+        let mut txn = match self.txn.take() {
+            Some(t) => t,
+            None => self.engine.mvcc.begin(),
+        };
+        if !autocommit && self.block_isolation == IsolationLevel::ReadCommitted && !txn.has_writes() {
+            txn.refresh_snapshot();
+        }
+        let types = param_types.unwrap_or_else(|| vec![None; params.len().max(program.param_count as usize)]);
+        let env = Env {
+            database: &self.database,
+            user: &self.user,
+            semantics: &program.semantics,
+            cancel: &self.cancel,
+            ids: &self.engine.ids,
+        };
+        let r = sql::execute(program, &program.statement, &mut txn, &env, params, types);
+        match r {
+            Ok(o) if autocommit => {
+                txn.commit()?;
+                Ok(o)
+            }
+            Ok(o) => {
+                self.txn = Some(txn);
+                Ok(o)
+            }
+            Err(e) => {
+                if autocommit {
+                    txn.rollback();
+                } else {
+                    self.txn = Some(txn);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.engine.unregister_session(self.id);
+    }
+}
+
+fn is_txn_end(s: &bc::Statement) -> bool {
+    matches!(s, bc::Statement::Rollback | bc::Statement::Commit)
+}
+
+fn to_columns(cols: Vec<OutCol>) -> Vec<Column> {
+    cols.into_iter()
+        .map(|c| Column {
+            name: c.name,
+            data_type: c.ty,
+            table_id: c.table_id,
+            column_number: c.colno,
+        })
+        .collect()
+}
+
+fn parse_isolation(s: &str) -> Option<IsolationLevel> {
+    Some(match s.to_ascii_lowercase().as_str() {
+        "read committed" | "read uncommitted" => IsolationLevel::ReadCommitted,
+        "repeatable read" => IsolationLevel::RepeatableRead,
+        "serializable" => IsolationLevel::Serializable,
+        _ => return None,
+    })
+}
+
+fn isolation_name(l: IsolationLevel) -> &'static str {
+    match l {
+        IsolationLevel::ReadUncommitted => "read uncommitted",
+        IsolationLevel::ReadCommitted => "read committed",
+        IsolationLevel::RepeatableRead => "repeatable read",
+        IsolationLevel::Serializable => "serializable",
+    }
+}

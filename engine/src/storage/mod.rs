@@ -1,0 +1,47 @@
+//! Durable storage: a narrow ordered key-value interface over RocksDB.
+//!
+//! The engine's MVCC ([`crate::mvcc`]) is written against [`Store`] only; RocksDB is
+//! the one implementation (see `docs/adr/0002-storage-rocksdb.md`). Every write is an
+//! atomic batch; batches written with `sync = true` are fsync'd through RocksDB's WAL
+//! before `write` returns, and RocksDB's write groups let concurrent syncing writers share
+//! one fsync (group commit).
+
+mod rocks;
+
+pub use rocks::RocksStore;
+
+/// A storage failure. Storage errors are not the client's fault: they surface as
+/// SQLSTATE XX000/58030 and are logged.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("storage error: {0}")]
+    Rocks(#[from] rocksdb::Error),
+    #[error("data directory: {0}")]
+    DataDir(String),
+}
+
+/// One entry of an atomic write batch.
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    Put(Vec<u8>, Vec<u8>),
+    Delete(Vec<u8>),
+}
+
+/// The ordered key-value store the engine needs.
+pub trait Store: Send + Sync + 'static {
+    /// Reads one key.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Iterates keys in `[start, end)` in ascending order, calling `f` until it returns
+    /// false.
+    fn scan(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), StorageError>;
+    /// The greatest key `<= key` within `[lower, ...]`, if any.
+    fn seek_prev(&self, key: &[u8], lower: &[u8])
+        -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError>;
+    /// Applies a batch atomically; with `sync` it is durable when this returns.
+    fn write(&self, ops: Vec<WriteOp>, sync: bool) -> Result<(), StorageError>;
+}

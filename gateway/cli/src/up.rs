@@ -1,0 +1,485 @@
+//! `rosetta up`: run the engine and the gateways as child processes of this executable,
+//! in the foreground, and stop them in order.
+//!
+//! Start: engine first; once its socket accepts connections, one gateway per protocol;
+//! once each listens, print the endpoints. Stop (SIGINT/SIGTERM): gateways first, then
+//! the engine — each gets SIGTERM, then SIGKILL after a grace period. SIGHUP is forwarded
+//! to the gateways (plugin hot reload). A child that dies unexpectedly stops the others
+//! and makes `up` exit non-zero.
+//!
+//! Children run in their own process group, so a terminal Ctrl-C reaches only this
+//! supervisor (which then stops them in the right order), and they get SIGTERM if the
+//! supervisor itself dies (`PR_SET_PDEATHSIG`).
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, ExitStatus, Stdio};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _};
+use clap::Args;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use tokio::process::{Child, Command};
+use tokio::signal::unix::{signal, SignalKind};
+
+/// File name of the PostgreSQL dialect plugin.
+const PG_PLUGIN_FILE: &str = "librosetta_plugin_postgres.so";
+/// How long the engine may take to open its socket.
+const ENGINE_START_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a gateway may take to listen.
+const GATEWAY_START_TIMEOUT: Duration = Duration::from_secs(30);
+/// Grace period after SIGTERM before SIGKILL.
+const GATEWAY_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+const ENGINE_STOP_TIMEOUT: Duration = Duration::from_secs(30);
+/// `sun_path` holds 108 bytes including the terminating NUL.
+const MAX_SOCKET_PATH: usize = 107;
+
+/// Options of `rosetta up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Data directory (created if missing).
+    #[arg(long, env = "ROSETTA_DATA_DIR", default_value = "./rosetta-data", value_name = "DIR")]
+    data_dir: PathBuf,
+    /// Address the gateways listen on.
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    listen: IpAddr,
+    /// PostgreSQL protocol port.
+    #[arg(long, default_value_t = 15432, value_name = "N")]
+    pg_port: u16,
+    /// MySQL protocol port (the MySQL gateway is not built yet: nothing is opened).
+    #[arg(long, value_name = "N")]
+    mysql_port: Option<u16>,
+    /// Firebird protocol port (the Firebird gateway is not built yet: nothing is opened).
+    #[arg(long, value_name = "N")]
+    firebird_port: Option<u16>,
+    /// Directory holding the dialect plugins [default: next to the executable, or its
+    /// deps/ subdirectory].
+    #[arg(long, value_name = "DIR")]
+    plugin_dir: Option<PathBuf>,
+}
+
+/// One supervised child process.
+struct Proc {
+    /// What it is, for messages ("engine", "postgres gateway").
+    name: &'static str,
+    child: Child,
+}
+
+/// The one-line error for a port that cannot be listened on.
+pub fn listen_error(ip: IpAddr, port: u16, e: io::Error) -> anyhow::Error {
+    if e.kind() == io::ErrorKind::AddrInUse {
+        anyhow!("port {port} on {ip} is already in use")
+    } else {
+        anyhow!("cannot listen on {}: {e}", SocketAddr::new(ip, port))
+    }
+}
+
+/// Runs `rosetta up` to its end.
+pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
+    let exe = std::env::current_exe().context("cannot find the rosetta executable")?;
+    let plugin = find_plugin(&exe, args.plugin_dir.as_deref(), PG_PLUGIN_FILE)?;
+    let data_dir = std::path::absolute(&args.data_dir)
+        .with_context(|| format!("bad data directory {}", args.data_dir.display()))?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let socket = data_dir.join("engine.sock");
+    if socket.as_os_str().len() > MAX_SOCKET_PATH {
+        bail!(
+            "the engine socket path {} is too long for a Unix socket; use a shorter --data-dir",
+            socket.display()
+        );
+    }
+    if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+        bail!(
+            "an engine is already running on {} (socket {})",
+            data_dir.display(),
+            socket.display()
+        );
+    }
+    let pg_addr = SocketAddr::new(args.listen, args.pg_port);
+    std::net::TcpListener::bind(pg_addr).map_err(|e| listen_error(args.listen, args.pg_port, e))?;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(supervise(Plan {
+        exe,
+        plugin,
+        data_dir,
+        socket,
+        pg_addr,
+        mysql_port: args.mysql_port,
+        firebird_port: args.firebird_port,
+    }))
+}
+
+/// Everything `up` decided before starting processes.
+struct Plan {
+    exe: PathBuf,
+    plugin: PathBuf,
+    data_dir: PathBuf,
+    socket: PathBuf,
+    pg_addr: SocketAddr,
+    mysql_port: Option<u16>,
+    firebird_port: Option<u16>,
+}
+
+/// Finds a plugin: in `--plugin-dir`, else next to the executable, else in its `deps/`
+/// subdirectory (where cargo leaves a dependency's cdylib).
+fn find_plugin(exe: &Path, plugin_dir: Option<&Path>, file: &str) -> anyhow::Result<PathBuf> {
+    let candidates: Vec<PathBuf> = match plugin_dir {
+        Some(dir) => vec![dir.join(file)],
+        None => {
+            let dir = exe.parent().unwrap_or(Path::new("."));
+            vec![dir.join(file), dir.join("deps").join(file)]
+        }
+    };
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| {
+            let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+            anyhow!(
+                "plugin {file} not found (looked in {}); build it with `cargo build --release -p rosetta-cli` or pass --plugin-dir",
+                looked.join(", ")
+            )
+        })
+}
+
+fn spawn(exe: &Path, name: &'static str, args: &[&std::ffi::OsStr]) -> anyhow::Result<Proc> {
+    let mut cmd = Command::new(exe);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .process_group(0)
+        .kill_on_drop(false);
+    // SAFETY: the closure runs in the forked child before exec and only makes one
+    // async-signal-safe system call (prctl).
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(io::Error::from)
+        });
+    }
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start the {name}"))?;
+    Ok(Proc { name, child })
+}
+
+/// Sends `sig` to a child that is still running.
+fn signal_child(p: &Proc, sig: Signal) {
+    if let Some(id) = p.child.id() {
+        let _ = kill(Pid::from_raw(id as i32), sig);
+    }
+}
+
+/// SIGTERM, wait up to `grace`, then SIGKILL.
+async fn stop(p: &mut Proc, grace: Duration) {
+    if matches!(p.child.try_wait(), Ok(Some(_))) {
+        return;
+    }
+    signal_child(p, Signal::SIGTERM);
+    match tokio::time::timeout(grace, p.child.wait()).await {
+        Ok(_) => {}
+        Err(_) => {
+            eprintln!("rosetta: the {} did not stop in {grace:?}; killing it", p.name);
+            signal_child(p, Signal::SIGKILL);
+            let _ = p.child.wait().await;
+        }
+    }
+}
+
+/// What happened while waiting for a child to become ready.
+enum Startup {
+    Ready,
+    /// The child exited on its own.
+    Exited(ExitStatus),
+    /// The user asked to stop.
+    Interrupted,
+    TimedOut,
+}
+
+struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+async fn wait_ready<F, Fut>(
+    p: &mut Proc,
+    signals: &mut Signals,
+    timeout: Duration,
+    mut probe: F,
+) -> Startup
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if probe().await {
+            return Startup::Ready;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Startup::TimedOut;
+        }
+        tokio::select! {
+            status = p.child.wait() => {
+                return match status {
+                    Ok(s) => Startup::Exited(s),
+                    Err(_) => Startup::TimedOut,
+                }
+            }
+            _ = signals.int.recv() => return Startup::Interrupted,
+            _ = signals.term.recv() => return Startup::Interrupted,
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+}
+
+fn exit_code(status: ExitStatus) -> ExitCode {
+    match status.code() {
+        Some(0) | None => ExitCode::FAILURE,
+        Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(1)),
+    }
+}
+
+/// Where clients should connect for a listen address (wildcards mean "this machine").
+fn connect_addr(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), addr.port())
+        }
+        _ => addr,
+    }
+}
+
+/// Percent-encodes a URL userinfo component.
+fn url_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The admin credentials to print: user from the environment (default `admin`),
+/// password from the environment or from the file the engine wrote on first start.
+fn admin_credentials(data_dir: &Path) -> (String, Option<String>) {
+    let user = std::env::var("ROSETTA_ADMIN_USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "admin".into());
+    let password = std::env::var("ROSETTA_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string(data_dir.join("admin-password"))
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|p| !p.is_empty())
+        });
+    (user, password)
+}
+
+async fn supervise(plan: Plan) -> anyhow::Result<ExitCode> {
+    let mut signals = Signals {
+        int: signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+        term: signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+        hup: signal(SignalKind::hangup()).context("cannot handle SIGHUP")?,
+    };
+
+    // 1. The engine.
+    let mut engine = spawn(
+        &plan.exe,
+        "engine",
+        &[
+            "engine".as_ref(),
+            "--data-dir".as_ref(),
+            plan.data_dir.as_os_str(),
+            "--socket".as_ref(),
+            plan.socket.as_os_str(),
+        ],
+    )?;
+    let socket = plan.socket.clone();
+    let started = wait_ready(&mut engine, &mut signals, ENGINE_START_TIMEOUT, || {
+        let socket = socket.clone();
+        async move { tokio::net::UnixStream::connect(&socket).await.is_ok() }
+    })
+    .await;
+    match started {
+        Startup::Ready => {}
+        // The engine printed its own one-line reason; pass its exit code on.
+        Startup::Exited(status) => return Ok(exit_code(status)),
+        Startup::Interrupted => {
+            stop(&mut engine, ENGINE_STOP_TIMEOUT).await;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Startup::TimedOut => {
+            stop(&mut engine, ENGINE_STOP_TIMEOUT).await;
+            bail!("the engine did not open {} in time", plan.socket.display());
+        }
+    }
+
+    // 2. The gateways (PostgreSQL only, for now).
+    let listen = plan.pg_addr.to_string();
+    let mut gateways = vec![spawn(
+        &plan.exe,
+        "postgres gateway",
+        &[
+            "gateway".as_ref(),
+            "postgres".as_ref(),
+            "--listen".as_ref(),
+            listen.as_ref(),
+            "--engine-socket".as_ref(),
+            plan.socket.as_os_str(),
+            "--plugin".as_ref(),
+            plan.plugin.as_os_str(),
+        ],
+    )?];
+    let probe_addr = connect_addr(plan.pg_addr);
+    let started = wait_ready(&mut gateways[0], &mut signals, GATEWAY_START_TIMEOUT, || async move {
+        tokio::net::TcpStream::connect(probe_addr).await.is_ok()
+    })
+    .await;
+    let failure = match started {
+        Startup::Ready => None,
+        Startup::Exited(status) => Some(format!("the postgres gateway failed to start ({status})")),
+        Startup::Interrupted => Some(String::new()),
+        Startup::TimedOut => Some(format!("the postgres gateway did not listen on {} in time", plan.pg_addr)),
+    };
+    if let Some(message) = failure {
+        for g in &mut gateways {
+            stop(g, GATEWAY_STOP_TIMEOUT).await;
+        }
+        stop(&mut engine, ENGINE_STOP_TIMEOUT).await;
+        if message.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        bail!(message);
+    }
+
+    // 3. Tell the user where to connect.
+    let (user, password) = admin_credentials(&plan.data_dir);
+    let userinfo = match &password {
+        Some(p) => format!("{}:{}", url_escape(&user), url_escape(p)),
+        None => url_escape(&user),
+    };
+    println!(
+        "Rosetta {} is up (data directory {})",
+        env!("CARGO_PKG_VERSION"),
+        plan.data_dir.display()
+    );
+    println!(
+        "postgres  {}  psql \"postgresql://{userinfo}@{probe_addr}/rosetta\"",
+        plan.pg_addr
+    );
+    match plan.mysql_port {
+        Some(port) => println!("mysql     port {port} requested, but the MySQL gateway is not built yet; nothing is listening"),
+        None => println!("mysql     not built yet"),
+    }
+    match plan.firebird_port {
+        Some(port) => println!("firebird  port {port} requested, but the Firebird gateway is not built yet; nothing is listening"),
+        None => println!("firebird  not built yet"),
+    }
+    match &password {
+        Some(p) => println!("admin user: {user}  password: {p}"),
+        None => println!("admin user: {user}  password: the one set when {} was created", plan.data_dir.display()),
+    }
+    println!("Press Ctrl-C to stop.");
+
+    // 4. Supervise.
+    let outcome: Result<(), String> = loop {
+        let gateway_exit = futures::future::select_all(
+            gateways
+                .iter_mut()
+                .map(|g| Box::pin(async move { (g.name, g.child.wait().await) })),
+        );
+        tokio::select! {
+            _ = signals.int.recv() => break Ok(()),
+            _ = signals.term.recv() => break Ok(()),
+            _ = signals.hup.recv() => {
+                for g in &gateways {
+                    signal_child(g, Signal::SIGHUP);
+                }
+                tracing::info!("SIGHUP forwarded to the gateways (plugin reload)");
+            }
+            status = engine.child.wait() => {
+                break Err(format!("the engine exited unexpectedly ({}); stopping", describe(status)));
+            }
+            ((name, status), _, _) = gateway_exit => {
+                break Err(format!("the {name} exited unexpectedly ({}); stopping", describe(status)));
+            }
+        }
+    };
+    if let Err(message) = &outcome {
+        eprintln!("rosetta: {message}");
+    }
+    for g in &mut gateways {
+        stop(g, GATEWAY_STOP_TIMEOUT).await;
+    }
+    stop(&mut engine, ENGINE_STOP_TIMEOUT).await;
+    Ok(match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
+    })
+}
+
+fn describe(status: io::Result<ExitStatus>) -> String {
+    match status {
+        Ok(s) => s.to_string(),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_userinfo_is_escaped() {
+        assert_eq!(url_escape("a b@c:d/é"), "a%20b%40c%3Ad%2F%C3%A9");
+        assert_eq!(url_escape("Abc-123_~."), "Abc-123_~.");
+    }
+
+    #[test]
+    fn wildcard_listen_connects_to_loopback() {
+        let a: SocketAddr = "0.0.0.0:15432".parse().expect("addr");
+        assert_eq!(connect_addr(a).to_string(), "127.0.0.1:15432");
+        let b: SocketAddr = "10.0.0.1:1".parse().expect("addr");
+        assert_eq!(connect_addr(b), b);
+    }
+
+    #[test]
+    fn plugin_lookup_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let exe = dir.path().join("rosetta");
+        assert!(find_plugin(&exe, None, "p.so").is_err());
+        std::fs::create_dir(dir.path().join("deps")).expect("mkdir");
+        std::fs::write(dir.path().join("deps/p.so"), b"").expect("write");
+        assert_eq!(find_plugin(&exe, None, "p.so").ok(), Some(dir.path().join("deps/p.so")));
+        std::fs::write(dir.path().join("p.so"), b"").expect("write");
+        assert_eq!(find_plugin(&exe, None, "p.so").ok(), Some(dir.path().join("p.so")));
+        let other = tempfile::tempdir().expect("tempdir");
+        assert!(find_plugin(&exe, Some(other.path()), "p.so").is_err());
+    }
+
+    #[test]
+    fn port_in_use_is_one_clear_line() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let e = std::net::TcpListener::bind(("127.0.0.1", port)).expect_err("in use");
+        let msg = listen_error("127.0.0.1".parse().expect("ip"), port, e).to_string();
+        assert_eq!(msg, format!("port {port} on 127.0.0.1 is already in use"));
+    }
+}

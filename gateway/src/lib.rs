@@ -1,0 +1,19 @@
+//! Rosetta's protocol gateways.
+//!
+//! A gateway is one OS process per wire protocol (architecture §1): it speaks the
+//! protocol to unmodified clients, compiles their SQL with the dialect plugin
+//! ([`plugin_host`]) and runs the resulting bytecode in the engine daemon over one Unix
+//! socket connection per client session ([`engine_client`]).
+//!
+//! * [`postgres`] — the PostgreSQL gateway (`pgwire`).
+//!
+//! MySQL and Firebird gateways will sit next to it and share [`engine_client`] and
+//! [`plugin_host`].
+
+pub mod engine_client;
+pub mod plugin_host;
+pub mod postgres;
+
+pub use engine_client::{EngineClient, EngineClientError};
+pub use plugin_host::PluginHost;
+pub use postgres::{PostgresGateway, ServerConfig};
