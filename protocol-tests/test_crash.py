@@ -36,10 +36,10 @@ def test_kill_9_under_load_keeps_every_acknowledged_commit(fresh_cluster):
     threads = [threading.Thread(target=writer, args=(w,)) for w in range(8)]
     for t in threads:
         t.start()
-    deadline = time.time() + 30
+    deadline = time.time() + 20
     while time.time() < deadline:
         with lock:
-            if len(acked) >= 300:
+            if len(acked) >= 3000:
                 break
         time.sleep(0.05)
     c.kill_engine()
@@ -48,7 +48,7 @@ def test_kill_9_under_load_keeps_every_acknowledged_commit(fresh_cluster):
         t.join(timeout=30)
     with lock:
         acknowledged = set(acked)
-    assert len(acknowledged) > 0
+    assert len(acknowledged) > 100, f"only {len(acknowledged)} commits acknowledged"
 
     c.start_engine()
     with psycopg.connect(c.dsn()) as conn:

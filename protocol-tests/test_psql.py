@@ -39,7 +39,7 @@ SELECT count(*) FROM emp;
     assert " ops   | 1 | 2000.00" in out
     assert " empty | 0 |" in out
     assert " ada  | high | 2020-01-01" in out
-    assert " ADA! | 5000" in out
+    assert " ADA!  | 5000" in out and " BOB!  | 4001" in out
     assert "INSERT 0 3" in out and "\n     6\n" in out
     assert "ERROR" not in r.stderr, r.stderr
 

@@ -399,6 +399,7 @@ async fn supervise(plan: Plan) -> anyhow::Result<ExitCode> {
     println!("Press Ctrl-C to stop.");
 
     // 4. Supervise.
+    let gateway_pids: Vec<u32> = gateways.iter().filter_map(|g| g.child.id()).collect();
     let outcome: Result<(), String> = loop {
         let gateway_exit = futures::future::select_all(
             gateways
@@ -409,8 +410,8 @@ async fn supervise(plan: Plan) -> anyhow::Result<ExitCode> {
             _ = signals.int.recv() => break Ok(()),
             _ = signals.term.recv() => break Ok(()),
             _ = signals.hup.recv() => {
-                for g in &gateways {
-                    signal_child(g, Signal::SIGHUP);
+                for pid in &gateway_pids {
+                    let _ = kill(Pid::from_raw(*pid as i32), Signal::SIGHUP);
                 }
                 tracing::info!("SIGHUP forwarded to the gateways (plugin reload)");
             }
