@@ -84,7 +84,10 @@ pub struct UserDef {
 
 /// Resolves `ident` among `names`: exact match first; for unquoted identifiers, then a
 /// unique case-insensitive match.
-pub fn find_by_name<'a>(names: impl Iterator<Item = &'a str> + Clone, ident: &Ident) -> Option<usize> {
+pub fn find_by_name<'a>(
+    names: impl Iterator<Item = &'a str> + Clone,
+    ident: &Ident,
+) -> Option<usize> {
     if let Some(i) = names.clone().position(|n| n == ident.value) {
         return Some(i);
     }
@@ -202,7 +205,10 @@ impl<'a> Catalog<'a> {
 
     /// A user by exact name.
     pub fn user(&self, name: &str) -> Result<Option<UserDef>> {
-        self.txn.get(&keys::user(name))?.map(|b| decode(&b)).transpose()
+        self.txn
+            .get(&keys::user(name))?
+            .map(|b| decode(&b))
+            .transpose()
     }
 
     fn list<T: for<'de> Deserialize<'de>>(&self, prefix: &[u8]) -> Result<Vec<T>> {

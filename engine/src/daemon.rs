@@ -58,7 +58,11 @@ pub fn open_data_dir(config: &Config) -> anyhow::Result<(Arc<Engine>, bool)> {
     } else {
         let content = std::fs::read_to_string(&marker)?;
         if content != FORMAT {
-            bail!("{} has an unsupported data format: {}", dir.display(), content.trim());
+            bail!(
+                "{} has an unsupported data format: {}",
+                dir.display(),
+                content.trim()
+            );
         }
     }
     let store = Arc::new(RocksStore::open(&dir.join("db")).context("opening storage")?);
@@ -129,7 +133,11 @@ pub fn scram_verifier(password: &str) -> rosetta_proto::ScramVerifier {
 }
 
 /// A SCRAM-SHA-256 verifier for a given salt and iteration count.
-pub fn scram_verifier_with(password: &str, salt: &[u8], iterations: u32) -> rosetta_proto::ScramVerifier {
+pub fn scram_verifier_with(
+    password: &str,
+    salt: &[u8],
+    iterations: u32,
+) -> rosetta_proto::ScramVerifier {
     let mut salted = [0u8; 32];
     pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), salt, iterations, &mut salted);
     let hmac = |key: &[u8], msg: &[u8]| -> Vec<u8> {
@@ -165,7 +173,10 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     let socket = &config.socket_path;
     if socket.exists() {
         if std::os::unix::net::UnixStream::connect(socket).is_ok() {
-            bail!("another engine is already listening on {}", socket.display());
+            bail!(
+                "another engine is already listening on {}",
+                socket.display()
+            );
         }
         std::fs::remove_file(socket)?;
     }

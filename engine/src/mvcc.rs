@@ -70,6 +70,9 @@ impl std::fmt::Display for TxnId {
     }
 }
 
+/// A visitor of `(key, value)` pairs; returns false to stop.
+pub type Visitor<'a> = dyn FnMut(&[u8], &[u8]) -> Result<bool> + 'a;
+
 /// Shared MVCC state: sequence numbers, visibility watermark, conflict table.
 pub struct Mvcc {
     store: Arc<dyn Store>,
@@ -100,8 +103,26 @@ impl Mvcc {
     /// record.
     pub fn open(store: Arc<dyn Store>, server_id: u16) -> Result<Arc<Self>> {
         let last = store
-            .seek_prev(&[COMMIT_PREFIX, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], &[COMMIT_PREFIX])?
-            .and_then(|(k, _)| k.get(1..9).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes))
+            .seek_prev(
+                &[
+                    COMMIT_PREFIX,
+                    0xff,
+                    0xff,
+                    0xff,
+                    0xff,
+                    0xff,
+                    0xff,
+                    0xff,
+                    0xff,
+                    0xff,
+                ],
+                &[COMMIT_PREFIX],
+            )?
+            .and_then(|(k, _)| {
+                k.get(1..9)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes)
+            })
             .unwrap_or(0);
         Ok(Arc::new(Self {
             store,
@@ -188,10 +209,7 @@ impl Mvcc {
         }
         self.published_cv.notify_all();
         while p.visible < seq {
-            p = self
-                .published_cv
-                .wait(p)
-                .unwrap_or_else(|e| e.into_inner());
+            p = self.published_cv.wait(p).unwrap_or_else(|e| e.into_inner());
         }
     }
 }
@@ -263,12 +281,7 @@ impl Txn {
 
     /// Visits the visible `(key, value)` pairs with logical keys in `[start, end)`, in key
     /// order, until `f` returns false.
-    pub fn scan(
-        &self,
-        start: &[u8],
-        end: &[u8],
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
-    ) -> Result<()> {
+    pub fn scan(&self, start: &[u8], end: &[u8], f: &mut Visitor) -> Result<()> {
         let mut own = self
             .writes
             .range::<[u8], _>((Bound::Included(start), Bound::Excluded(end)))
@@ -279,8 +292,8 @@ impl Txn {
         let mut stop = false;
         // Emits own writes that sort before `upto` (or all of them).
         let emit_own = |upto: Option<&[u8]>,
-                            own: &mut std::iter::Peekable<_>,
-                            f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>|
+                        own: &mut std::iter::Peekable<_>,
+                        f: &mut Visitor|
          -> Result<bool> {
             while let Some((k, v)) = own.peek().copied() {
                 let k: &Vec<u8> = k;

@@ -156,7 +156,12 @@ fn handle(mut stream: UnixStream, engine: Arc<Engine>) -> anyhow::Result<()> {
                     }
                 }
             }
-            (Request::Execute { program, params, .. }, Some(s)) => {
+            (
+                Request::Execute {
+                    program, params, ..
+                },
+                Some(s),
+            ) => {
                 let mut err = None;
                 s.execute(&program, &params, &mut |r| {
                     if err.is_none() {
@@ -169,7 +174,13 @@ fn handle(mut stream: UnixStream, engine: Arc<Engine>) -> anyhow::Result<()> {
                     return Err(e.into());
                 }
             }
-            (Request::Prepare { program, param_types }, Some(s)) => {
+            (
+                Request::Prepare {
+                    program,
+                    param_types,
+                },
+                Some(s),
+            ) => {
                 let r = s.prepare(&program, param_types);
                 send(&mut out, &r)?;
             }

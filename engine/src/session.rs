@@ -101,7 +101,8 @@ impl Session {
 
     /// Runs a program; sends its responses through `out`.
     pub fn execute(&mut self, bytes: &[u8], params: &[Value], out: &mut dyn FnMut(Response)) {
-        self.cancel.store(false, std::sync::atomic::Ordering::Relaxed);
+        self.cancel
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         let r = self
             .decode(bytes)
             .and_then(|p| self.run_program(&p, params, None));
@@ -140,8 +141,14 @@ impl Session {
     }
 
     /// Runs a prepared statement.
-    pub fn execute_prepared(&mut self, handle: u64, params: &[Value], out: &mut dyn FnMut(Response)) {
-        self.cancel.store(false, std::sync::atomic::Ordering::Relaxed);
+    pub fn execute_prepared(
+        &mut self,
+        handle: u64,
+        params: &[Value],
+        out: &mut dyn FnMut(Response),
+    ) {
+        self.cancel
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         let r = match self.prepared.get(&handle) {
             Some(p) => {
                 let program = p.program.clone();
@@ -318,8 +325,12 @@ impl Session {
                 let value = match lname.as_str() {
                     "server_version" => crate::PG_SERVER_VERSION.to_string(),
                     "transaction_isolation" | "transaction isolation level" => {
-                        isolation_name(if self.in_block { self.block_isolation } else { self.isolation })
-                            .into()
+                        isolation_name(if self.in_block {
+                            self.block_isolation
+                        } else {
+                            self.isolation
+                        })
+                        .into()
                     }
                     "server_encoding" | "client_encoding" => "UTF8".into(),
                     "datestyle" => "ISO, MDY".into(),
@@ -356,7 +367,8 @@ impl Session {
                 if self.sql_prepared.contains_key(&name.value) {
                     return Err(Error::DuplicatePrepared(name.value.clone()));
                 }
-                let declared: Vec<Option<DataType>> = param_types.iter().copied().map(Some).collect();
+                let declared: Vec<Option<DataType>> =
+                    param_types.iter().copied().map(Some).collect();
                 let (types, _) = self.describe(statement, declared)?;
                 let mut p = program.clone();
                 p.statement = (**statement).clone();
@@ -413,7 +425,14 @@ impl Session {
         let txn = self.engine.mvcc.begin();
         let mut b = sql::bind::Binder::new(&txn, &self.database, vec![]);
         let semantics = bc::Semantics::for_dialect(bc::Dialect::Postgres);
-        let ctx = sql::exec::ExecCtx::new(&txn, &[], &semantics, &self.database, &self.user, &self.cancel);
+        let ctx = sql::exec::ExecCtx::new(
+            &txn,
+            &[],
+            &semantics,
+            &self.database,
+            &self.user,
+            &self.cancel,
+        );
         let mut out = Vec::new();
         for (a, t) in args.iter().zip(types) {
             let (e, _) = b.expr(a, &Default::default())?;
@@ -437,10 +456,12 @@ impl Session {
             Some(t) => t,
             None => self.engine.mvcc.begin(),
         };
-        if !autocommit && self.block_isolation == IsolationLevel::ReadCommitted && !txn.has_writes() {
+        if !autocommit && self.block_isolation == IsolationLevel::ReadCommitted && !txn.has_writes()
+        {
             txn.refresh_snapshot();
         }
-        let types = param_types.unwrap_or_else(|| vec![None; params.len().max(program.param_count as usize)]);
+        let types = param_types
+            .unwrap_or_else(|| vec![None; params.len().max(program.param_count as usize)]);
         let env = Env {
             database: &self.database,
             user: &self.user,

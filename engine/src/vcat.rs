@@ -137,7 +137,12 @@ const TABLES: &[(&str, &[(&str, DataType)])] = &[
     ),
     (
         "pg_description",
-        &[("objoid", I8), ("classoid", I8), ("objsubid", I4), ("description", T)],
+        &[
+            ("objoid", I8),
+            ("classoid", I8),
+            ("objsubid", I4),
+            ("description", T),
+        ],
     ),
     (
         "pg_tables",
@@ -274,8 +279,18 @@ pub fn rows(name: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
     let n = Value::Null;
     Ok(match name {
         "pg_namespace" => vec![
-            vec![Value::Int64(PG_CATALOG_OID), s("pg_catalog"), Value::Int64(OWNER_OID), n.clone()],
-            vec![Value::Int64(PUBLIC_OID), s("public"), Value::Int64(OWNER_OID), n.clone()],
+            vec![
+                Value::Int64(PG_CATALOG_OID),
+                s("pg_catalog"),
+                Value::Int64(OWNER_OID),
+                n.clone(),
+            ],
+            vec![
+                Value::Int64(PUBLIC_OID),
+                s("public"),
+                Value::Int64(OWNER_OID),
+                n.clone(),
+            ],
             vec![
                 Value::Int64(INFO_SCHEMA_OID),
                 s("information_schema"),
@@ -286,7 +301,12 @@ pub fn rows(name: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
         "pg_class" => {
             let mut out = Vec::new();
             for t in &tables {
-                out.push(class_row(t.id as i64, &t.name, "r", t.indexes.iter().any(|_| true)));
+                out.push(class_row(
+                    t.id as i64,
+                    &t.name,
+                    "r",
+                    t.indexes.iter().any(|_| true),
+                ));
                 for i in &t.indexes {
                     out.push(class_row(i.id as i64, &i.name, "i", false));
                 }
@@ -383,8 +403,7 @@ pub fn rows(name: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
                         Value::Bool(false),
                         Value::Bool(true),
                         Value::Int16(i.columns.len() as i16),
-                        s(&i
-                            .columns
+                        s(&i.columns
                             .iter()
                             .map(|c| (c + 1).to_string())
                             .collect::<Vec<_>>()
@@ -429,11 +448,25 @@ pub fn rows(name: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
         "pg_description" => vec![],
         "pg_tables" => tables
             .iter()
-            .map(|t| vec![s("public"), s(&t.name), s(&ctx.database.owner), Value::Bool(!t.indexes.is_empty())])
+            .map(|t| {
+                vec![
+                    s("public"),
+                    s(&t.name),
+                    s(&ctx.database.owner),
+                    Value::Bool(!t.indexes.is_empty()),
+                ]
+            })
             .collect(),
         "information_schema.tables" => tables
             .iter()
-            .map(|t| vec![s(&ctx.database.name), s("public"), s(&t.name), s("BASE TABLE")])
+            .map(|t| {
+                vec![
+                    s(&ctx.database.name),
+                    s("public"),
+                    s(&t.name),
+                    s("BASE TABLE"),
+                ]
+            })
             .collect(),
         "information_schema.columns" => {
             let mut out = Vec::new();
@@ -457,13 +490,15 @@ pub fn rows(name: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
                         s(&t.name),
                         s(&c.name),
                         Value::Int32(i as i32 + 1),
-                        c.default.as_ref().map(|d| s(&default_text(d))).unwrap_or(Value::Null),
+                        c.default
+                            .as_ref()
+                            .map(|d| s(&default_text(d)))
+                            .unwrap_or(Value::Null),
                         s(if c.nullable { "YES" } else { "NO" }),
-                        s(&rosetta_types::type_name(&c.data_type)
+                        s(rosetta_types::type_name(&c.data_type)
                             .split('(')
                             .next()
-                            .unwrap_or("")
-                            .to_string()),
+                            .unwrap_or("")),
                         opt(len),
                         opt(prec),
                         opt(scale),
@@ -586,7 +621,9 @@ impl CatalogFn {
                                 (DataType::Varchar(_), m) if m >= 4 => {
                                     DataType::Varchar(Some((m - 4) as u32))
                                 }
-                                (DataType::Char(_), m) if m >= 4 => DataType::Char(Some((m - 4) as u32)),
+                                (DataType::Char(_), m) if m >= 4 => {
+                                    DataType::Char(Some((m - 4) as u32))
+                                }
                                 (DataType::Numeric { .. }, m) if m >= 4 => DataType::Numeric {
                                     precision: Some(((m - 4) >> 16) as u8),
                                     scale: Some(((m - 4) & 0xffff) as u8),
@@ -614,8 +651,11 @@ impl CatalogFn {
                 };
                 for t in Catalog::new(ctx.txn).tables(ctx.database.id)? {
                     if let Some(i) = t.indexes.iter().find(|i| i.id as i64 == oid) {
-                        let cols: Vec<&str> =
-                            i.columns.iter().map(|&c| t.columns[c].name.as_str()).collect();
+                        let cols: Vec<&str> = i
+                            .columns
+                            .iter()
+                            .map(|&c| t.columns[c].name.as_str())
+                            .collect();
                         return Ok(s(&if *self == Self::GetConstraintDef {
                             format!(
                                 "{} ({})",

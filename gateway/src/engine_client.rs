@@ -91,12 +91,13 @@ pub struct EngineClient {
 impl EngineClient {
     /// Connects to the engine's Unix socket.
     pub async fn connect(path: &Path) -> Result<Self, EngineClientError> {
-        let stream = UnixStream::connect(path)
-            .await
-            .map_err(|source| EngineClientError::Connect {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let stream =
+            UnixStream::connect(path)
+                .await
+                .map_err(|source| EngineClientError::Connect {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
         let (r, w) = stream.into_split();
         Ok(Self {
             reader: BufReader::with_capacity(64 * 1024, r),
@@ -289,10 +290,7 @@ impl ResponseStream<'_> {
 /// The engine checks `secret`; a wrong one is silently ignored, as in PostgreSQL.
 pub async fn cancel(path: &Path, session_id: u32, secret: u32) -> Result<(), EngineClientError> {
     let mut client = EngineClient::connect(path).await?;
-    match client
-        .call(&Request::Cancel { session_id, secret })
-        .await?
-    {
+    match client.call(&Request::Cancel { session_id, secret }).await? {
         Response::Ok => Ok(()),
         Response::Error(e) => Err(e.into()),
         other => Err(unexpected("Cancel", &other)),
@@ -468,7 +466,10 @@ mod tests {
         // Abandon a stream after its first response: the next request must still line up.
         {
             let mut stream = client.execute(vec![1], vec![], 0).await.expect("execute");
-            assert!(matches!(stream.next().await, Some(Ok(Response::Columns(_)))));
+            assert!(matches!(
+                stream.next().await,
+                Some(Ok(Response::Columns(_)))
+            ));
         }
         let prepared = client
             .prepare(vec![1], vec![None])

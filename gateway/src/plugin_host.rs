@@ -178,10 +178,7 @@ impl PluginHost {
 fn evict_oldest(entries: &mut HashMap<String, (Compiled, u64)>) {
     let mut ages: Vec<u64> = entries.values().map(|(_, used)| *used).collect();
     ages.sort_unstable();
-    let cut = ages
-        .get(ages.len() / 8)
-        .copied()
-        .unwrap_or(u64::MAX);
+    let cut = ages.get(ages.len() / 8).copied().unwrap_or(u64::MAX);
     entries.retain(|_, (_, used)| *used > cut);
 }
 

@@ -240,7 +240,7 @@ impl<'a> Binder<'a> {
         } else {
             let mut acc: Option<(Plan, Scope)> = None;
             for item in &sel.from {
-                let (p, s) = self.from_item(item)?;
+                let (p, s) = self.bind_from_item(item)?;
                 acc = Some(match acc {
                     None => (p, s),
                     Some((lp, ls)) => join_plans(lp, ls, p, s, JoinKind::Cross, None),
@@ -266,7 +266,11 @@ impl<'a> Binder<'a> {
                     let mut any = false;
                     for (i, c) in scope.cols.iter().enumerate() {
                         if let Some(q) = &qual {
-                            if !c.qualifier.as_ref().is_some_and(|cq| cq.eq_ignore_ascii_case(q)) {
+                            if !c
+                                .qualifier
+                                .as_ref()
+                                .is_some_and(|cq| cq.eq_ignore_ascii_case(q))
+                            {
                                 continue;
                             }
                         }
@@ -344,7 +348,9 @@ impl<'a> Binder<'a> {
         let mut order: Vec<(BExpr, &bc::OrderItem)> = order
             .into_iter()
             .map(|(e, o)| match e {
-                BExpr::Column(i) if i >= nproj && i < 2 * nproj && is_output_marker(&o.expr, &proj) => {
+                BExpr::Column(i)
+                    if i >= nproj && i < 2 * nproj && is_output_marker(&o.expr, &proj) =>
+                {
                     (proj_exprs[i - nproj].clone(), o)
                 }
                 e => (e, o),
@@ -356,9 +362,14 @@ impl<'a> Binder<'a> {
             for g in &sel.group_by {
                 let e = match g {
                     Expr::Literal(Literal::Integer(n)) => {
-                        let i = usize::try_from(*n - 1).ok().filter(|i| *i < nproj).ok_or_else(
-                            || Error::Syntax(format!("GROUP BY position {n} is not in select list")),
-                        )?;
+                        let i = usize::try_from(*n - 1)
+                            .ok()
+                            .filter(|i| *i < nproj)
+                            .ok_or_else(|| {
+                                Error::Syntax(format!(
+                                    "GROUP BY position {n} is not in select list"
+                                ))
+                            })?;
                         proj_exprs[i].clone()
                     }
                     g => {
@@ -434,7 +445,7 @@ impl<'a> Binder<'a> {
         Ok((plan, proj.into_iter().map(|(_, c)| c).collect()))
     }
 
-    fn from_item(&mut self, item: &bc::FromItem) -> Result<(Plan, Scope)> {
+    fn bind_from_item(&mut self, item: &bc::FromItem) -> Result<(Plan, Scope)> {
         match item {
             bc::FromItem::Table { name, alias } => {
                 let qualifier = alias
@@ -523,8 +534,8 @@ impl<'a> Binder<'a> {
                 kind,
                 constraint,
             } => {
-                let (lp, ls) = self.from_item(left)?;
-                let (rp, rs) = self.from_item(right)?;
+                let (lp, ls) = self.bind_from_item(left)?;
+                let (rp, rs) = self.bind_from_item(right)?;
                 let lw = ls.cols.len();
                 let mut scope = ls.clone();
                 scope.cols.extend(rs.cols.iter().cloned());
@@ -754,10 +765,7 @@ impl<'a> Binder<'a> {
                 branches,
                 else_result,
             } => {
-                let op = operand
-                    .as_ref()
-                    .map(|o| self.expr(o, scope))
-                    .transpose()?;
+                let op = operand.as_ref().map(|o| self.expr(o, scope)).transpose()?;
                 let mut ty: Option<DataType> = None;
                 let mut bs = Vec::new();
                 for (w, t) in branches {
@@ -786,7 +794,10 @@ impl<'a> Binder<'a> {
                     BExpr::Case {
                         operand: op.map(|o| o.0.boxed()),
                         branches: bs,
-                        else_result: els.map(|e| coerce_literal(e.0, &ty)).transpose()?.map(Box::new),
+                        else_result: els
+                            .map(|e| coerce_literal(e.0, &ty))
+                            .transpose()?
+                            .map(Box::new),
                     },
                     ty,
                 )
@@ -907,8 +918,20 @@ impl<'a> Binder<'a> {
         scope: &Scope,
     ) -> Result<(BExpr, DataType)> {
         use bc::BinaryOp as B;
-        let ((l, lt), (r, rt)) = self.coerced_pair(left, right, scope)?;
-        let cmp = |c: CmpOp| (BExpr::Cmp(c, l.clone().boxed(), r.clone().boxed()), DataType::Boolean);
+        // `||`, `~` and AND/OR take their operands as they are: an untyped literal there is
+        // text (or boolean), not the other side's type.
+        let ((l, lt), (r, rt)) = match op {
+            B::Concat | B::RegexMatch { .. } | B::And | B::Or => {
+                (self.expr(left, scope)?, self.expr(right, scope)?)
+            }
+            _ => self.coerced_pair(left, right, scope)?,
+        };
+        let cmp = |c: CmpOp| {
+            (
+                BExpr::Cmp(c, l.clone().boxed(), r.clone().boxed()),
+                DataType::Boolean,
+            )
+        };
         Ok(match op {
             B::Eq => cmp(CmpOp::Eq),
             B::NotEq => cmp(CmpOp::NotEq),
@@ -1040,7 +1063,9 @@ fn position(n: i64, len: usize) -> Result<BExpr> {
 fn is_output_marker(e: &Expr, proj: &[(BExpr, OutCol)]) -> bool {
     match e {
         Expr::Literal(Literal::Integer(_)) => true,
-        Expr::Column(parts) if parts.len() == 1 => proj.iter().any(|(_, c)| c.name == parts[0].value),
+        Expr::Column(parts) if parts.len() == 1 => {
+            proj.iter().any(|(_, c)| c.name == parts[0].value)
+        }
         _ => false,
     }
 }
@@ -1120,7 +1145,14 @@ fn default_name(e: &Expr) -> String {
     }
 }
 
-fn join_plans(lp: Plan, ls: Scope, rp: Plan, rs: Scope, kind: JoinKind, on: Option<BExpr>) -> (Plan, Scope) {
+fn join_plans(
+    lp: Plan,
+    ls: Scope,
+    rp: Plan,
+    rs: Scope,
+    kind: JoinKind,
+    on: Option<BExpr>,
+) -> (Plan, Scope) {
     let (lw, rw) = (ls.cols.len(), rs.cols.len());
     let mut scope = ls;
     scope.cols.extend(rs.cols);
@@ -1263,14 +1295,18 @@ fn conjuncts(e: BExpr, out: &mut Vec<BExpr>) {
 }
 
 fn and_all(v: Vec<BExpr>) -> Option<BExpr> {
-    v.into_iter().reduce(|a, b| BExpr::And(a.boxed(), b.boxed()))
+    v.into_iter()
+        .reduce(|a, b| BExpr::And(a.boxed(), b.boxed()))
 }
 
 fn has_subquery(e: &BExpr) -> bool {
     e.any(&mut |x| {
         matches!(
             x,
-            BExpr::Subquery(_) | BExpr::Exists { .. } | BExpr::InSubquery { .. } | BExpr::Outer { .. }
+            BExpr::Subquery(_)
+                | BExpr::Exists { .. }
+                | BExpr::InSubquery { .. }
+                | BExpr::Outer { .. }
         )
     })
 }
@@ -1378,7 +1414,10 @@ fn push_into(plan: Plan, cs: Vec<BExpr>, offset: usize) -> (Plan, Vec<BExpr>) {
             // What remains and lies within this join becomes its ON condition.
             let (mine, rest): (Vec<_>, Vec<_>) = rest.into_iter().partition(|c| {
                 let (lo, hi) = columns_in(c);
-                !has_subquery(c) && lo != usize::MAX && lo >= offset && hi <= offset + left_width + right_width
+                !has_subquery(c)
+                    && lo != usize::MAX
+                    && lo >= offset
+                    && hi <= offset + left_width + right_width
             });
             let on = and_all(mine.into_iter().map(|c| shift(c, offset)).collect());
             (

@@ -61,19 +61,15 @@ pub fn execute(stmt: &bc::Statement, txn: &mut Txn, env: &Env) -> Result<Outcome
                 let last = n.last().ok_or_else(|| Error::Syntax("empty name".into()))?;
                 let tables = Catalog::new(txn).tables(env.database.id)?;
                 let hit = tables.into_iter().find_map(|t| {
-                    let pos = catalog::find_by_name(
-                        t.indexes.iter().map(|i| i.name.as_str()),
-                        last,
-                    )?;
+                    let pos =
+                        catalog::find_by_name(t.indexes.iter().map(|i| i.name.as_str()), last)?;
                     Some((t, pos))
                 });
                 match hit {
                     Some((mut t, pos)) => {
                         let idx = t.indexes.remove(pos);
                         if idx.primary {
-                            return Err(Error::Unsupported(
-                                "dropping a primary key index".into(),
-                            ));
+                            return Err(Error::Unsupported("dropping a primary key index".into()));
                         }
                         delete_prefix(txn, &keys::index_prefix(idx.id))?;
                         catalog::put_table(txn, &t)?;
@@ -134,12 +130,19 @@ pub fn execute(stmt: &bc::Statement, txn: &mut Txn, env: &Env) -> Result<Outcome
             catalog::delete_database(txn, &db.name)?;
             tag("DROP DATABASE")
         }
-        other => Err(Error::Unsupported(format!("statement {}", stmt_name(other)))),
+        other => Err(Error::Unsupported(format!(
+            "statement {}",
+            stmt_name(other)
+        ))),
     }
 }
 
 fn stmt_name(s: &bc::Statement) -> String {
-    format!("{s:?}").split(['(', ' ', '{']).next().unwrap_or("").to_string()
+    format!("{s:?}")
+        .split(['(', ' ', '{'])
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
 
 fn create_table(ct: &bc::CreateTable, txn: &mut Txn, env: &Env) -> Result<Outcome> {

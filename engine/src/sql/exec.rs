@@ -417,15 +417,14 @@ pub fn scan_table(
     ctx: &ExecCtx,
     f: &mut dyn FnMut(Vec<u8>, Row) -> Result<bool>,
 ) -> Result<()> {
-    let eval_all = |v: &[BExpr]| -> Result<Vec<Value>> {
-        v.iter().map(|e| e.eval(&[], ctx)).collect()
-    };
+    let eval_all =
+        |v: &[BExpr]| -> Result<Vec<Value>> { v.iter().map(|e| e.eval(&[], ctx)).collect() };
     let prefix = keys::row_prefix(table.id);
     let mut visit_range = |start: Vec<u8>, end: Vec<u8>| -> Result<()> {
         let mut n = 0u32;
         ctx.txn.scan(&start, &end, &mut |k, v| {
             n = n.wrapping_add(1);
-            if n % 1024 == 0 {
+            if n.is_multiple_of(1024) {
                 ctx.check_cancel()?;
             }
             f(k.to_vec(), decode_row(v)?)
@@ -524,6 +523,9 @@ fn coerce_key(table: &TableDef, cols: &[usize], values: Vec<Value>) -> Result<Ve
         .collect()
 }
 
+/// A key range's start and end (either may be absent when the range is empty).
+type KeyRange = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// Start/end keys for a range on the first key column; `None` when the range is empty.
 fn range_keys(
     table: &TableDef,
@@ -532,7 +534,7 @@ fn range_keys(
     lo: &Option<(BExpr, bool)>,
     hi: &Option<(BExpr, bool)>,
     ctx: &ExecCtx,
-) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+) -> Result<KeyRange> {
     let bound = |b: &Option<(BExpr, bool)>, is_lo: bool| -> Result<Option<Option<Vec<u8>>>> {
         let Some((e, inclusive)) = b else {
             return Ok(Some(None));

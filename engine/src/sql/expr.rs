@@ -77,7 +77,10 @@ pub enum BExpr {
     /// Column `i` of the current row.
     Column(usize),
     /// Column `i` of the row `depth` levels out (correlated subqueries), 1 = parent.
-    Outer { depth: usize, index: usize },
+    Outer {
+        depth: usize,
+        index: usize,
+    },
     Const(Value),
     /// Parameter `i` (0-based), cast to the type the statement was prepared with.
     Param(usize),
@@ -290,11 +293,9 @@ impl BExpr {
                 .ok_or_else(|| Error::Internal(format!("column {i} out of range")))?,
             BExpr::Outer { depth, index } => ctx.outer(*depth, *index)?,
             BExpr::Const(v) => v.clone(),
-            BExpr::Param(i) => ctx
-                .params
-                .get(*i)
-                .cloned()
-                .ok_or_else(|| Error::InvalidParameter(format!("no value for parameter ${}", i + 1)))?,
+            BExpr::Param(i) => ctx.params.get(*i).cloned().ok_or_else(|| {
+                Error::InvalidParameter(format!("no value for parameter ${}", i + 1))
+            })?,
             BExpr::Not(a) => match a.eval(row, ctx)?.truth() {
                 Some(b) => Value::Bool(!b),
                 None => Value::Null,
@@ -414,9 +415,7 @@ impl BExpr {
                             let mut chars = s.chars();
                             match (chars.next(), chars.next()) {
                                 (c, None) => c,
-                                _ => {
-                                    return Err(rosetta_types::TypeError::InvalidEscape.into())
-                                }
+                                _ => return Err(rosetta_types::TypeError::InvalidEscape.into()),
                             }
                         }
                         _ => return Err(rosetta_types::TypeError::InvalidEscape.into()),

@@ -104,7 +104,14 @@ pub fn execute(
         bc::Statement::Query(q) => {
             let mut b = Binder::new(txn, env.database, param_types);
             let (plan, cols) = b.query(q)?;
-            let ctx = ExecCtx::new(txn, &params, env.semantics, env.database, env.user, env.cancel);
+            let ctx = ExecCtx::new(
+                txn,
+                &params,
+                env.semantics,
+                env.database,
+                env.user,
+                env.cancel,
+            );
             let rows = exec::run(&plan, &ctx)?;
             Ok(Outcome {
                 tag: format!("SELECT {}", rows.len()),
@@ -149,7 +156,10 @@ pub fn execute(
             if *analyze {
                 return Err(Error::Unsupported("EXPLAIN ANALYZE".into()));
             }
-            let mut lines = vec![format!("Bytecode v{} ({:?}):", program.version, program.dialect)];
+            let mut lines = vec![format!(
+                "Bytecode v{} ({:?}):",
+                program.version, program.dialect
+            )];
             for l in format!("{statement:#?}").lines() {
                 lines.push(format!("  {l}"));
             }

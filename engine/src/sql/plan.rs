@@ -50,6 +50,8 @@ pub struct SortKey {
 }
 
 /// A relational operator tree. Every node produces rows of a fixed width.
+// Plans are built once per statement; boxing the table definition would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
     /// One row of no columns (`SELECT` without `FROM`).
@@ -274,7 +276,10 @@ impl Plan {
 }
 
 fn list(v: &[BExpr]) -> String {
-    v.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")
+    v.iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn bounds(lo: &Option<(BExpr, bool)>, hi: &Option<(BExpr, bool)>) -> String {

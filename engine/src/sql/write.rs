@@ -97,10 +97,15 @@ fn returning(
             }
             bc::SelectItem::Expr { expr, alias } => {
                 let (e, ty) = b.expr(expr, scope)?;
-                let name = alias.as_ref().map(|a| a.value.clone()).unwrap_or_else(|| match expr {
-                    bc::Expr::Column(p) => p.last().map(|x| x.value.clone()).unwrap_or_default(),
-                    _ => "?column?".into(),
-                });
+                let name = alias
+                    .as_ref()
+                    .map(|a| a.value.clone())
+                    .unwrap_or_else(|| match expr {
+                        bc::Expr::Column(p) => {
+                            p.last().map(|x| x.value.clone()).unwrap_or_default()
+                        }
+                        _ => "?column?".into(),
+                    });
                 exprs.push(e);
                 cols.push(super::bind::OutCol {
                     name,
@@ -268,7 +273,11 @@ fn defaults(table: &TableDef, ctx: &ExecCtx) -> Result<Vec<BExpr>> {
 }
 
 /// Runs a bound write; returns the affected-row count and the RETURNING rows.
-pub fn run_write(plan: &WritePlan, txn: &mut Txn, ctx_params: CtxParams) -> Result<(u64, Vec<Row>)> {
+pub fn run_write(
+    plan: &WritePlan,
+    txn: &mut Txn,
+    ctx_params: CtxParams,
+) -> Result<(u64, Vec<Row>)> {
     let table = &plan.table;
     // Phase 1 (read-only): compute the rows to write.
     let (new_rows, old_rows): (Vec<Row>, Vec<(Vec<u8>, Row)>) = {
@@ -457,7 +466,10 @@ pub fn check_row(table: &TableDef, row: Row) -> Result<Row> {
 pub fn row_key(table: &TableDef, row: &[Value]) -> Result<Vec<u8>> {
     if table.primary_key.is_empty() {
         let id = ROW_ID.fetch_add(1, Ordering::Relaxed);
-        return Ok(keys::row(table.id, &keys::tuple(&[Value::Int64(id as i64)])));
+        return Ok(keys::row(
+            table.id,
+            &keys::tuple(&[Value::Int64(id as i64)]),
+        ));
     }
     let pk: Vec<Value> = table.primary_key.iter().map(|&i| row[i].clone()).collect();
     Ok(keys::row(table.id, &keys::tuple(&pk)))
@@ -537,14 +549,21 @@ fn unique_violation(table: &TableDef, index: Option<&IndexDef>, row: &[Value]) -
         Some(i) => (i.name.clone(), i.columns.clone()),
         None => (format!("{}_pkey", table.name), table.primary_key.clone()),
     };
-    let names: Vec<&str> = cols.iter().map(|&i| table.columns[i].name.as_str()).collect();
+    let names: Vec<&str> = cols
+        .iter()
+        .map(|&i| table.columns[i].name.as_str())
+        .collect();
     let vals: Vec<String> = cols
         .iter()
         .map(|&i| to_text(&row[i]).unwrap_or_else(|| "null".into()))
         .collect();
     Error::UniqueViolation {
         constraint: name,
-        detail: format!("Key ({})=({}) already exists.", names.join(", "), vals.join(", ")),
+        detail: format!(
+            "Key ({})=({}) already exists.",
+            names.join(", "),
+            vals.join(", ")
+        ),
     }
 }
 

@@ -27,6 +27,9 @@ pub enum WriteOp {
     Delete(Vec<u8>),
 }
 
+/// A key and its value.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
 /// The ordered key-value store the engine needs.
 pub trait Store: Send + Sync + 'static {
     /// Reads one key.
@@ -40,8 +43,7 @@ pub trait Store: Send + Sync + 'static {
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), StorageError>;
     /// The greatest key `<= key` within `[lower, ...]`, if any.
-    fn seek_prev(&self, key: &[u8], lower: &[u8])
-        -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError>;
+    fn seek_prev(&self, key: &[u8], lower: &[u8]) -> Result<Option<KeyValue>, StorageError>;
     /// Applies a batch atomically; with `sync` it is durable when this returns.
     fn write(&self, ops: Vec<WriteOp>, sync: bool) -> Result<(), StorageError>;
 }

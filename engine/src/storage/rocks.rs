@@ -61,11 +61,7 @@ impl Store for RocksStore {
         Ok(it.status()?)
     }
 
-    fn seek_prev(
-        &self,
-        key: &[u8],
-        lower: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn seek_prev(&self, key: &[u8], lower: &[u8]) -> Result<Option<super::KeyValue>, StorageError> {
         let mut ro = ReadOptions::default();
         ro.set_iterate_lower_bound(lower.to_vec());
         let mut it = self.db.raw_iterator_opt(ro);

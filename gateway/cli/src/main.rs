@@ -54,11 +54,21 @@ struct EngineArgs {
     #[arg(long, value_name = "PATH")]
     socket: Option<PathBuf>,
     /// Name of the admin user created on first start.
-    #[arg(long, env = "ROSETTA_ADMIN_USER", default_value = "admin", value_name = "NAME")]
+    #[arg(
+        long,
+        env = "ROSETTA_ADMIN_USER",
+        default_value = "admin",
+        value_name = "NAME"
+    )]
     admin_user: String,
     /// Password of the admin user on first start [default: generated, stored in
     /// DIR/admin-password].
-    #[arg(long, env = "ROSETTA_ADMIN_PASSWORD", hide_env_values = true, value_name = "PASSWORD")]
+    #[arg(
+        long,
+        env = "ROSETTA_ADMIN_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD"
+    )]
     admin_password: Option<String>,
 }
 

@@ -40,7 +40,12 @@ const MAX_SOCKET_PATH: usize = 107;
 #[derive(Debug, Args)]
 pub struct UpArgs {
     /// Data directory (created if missing).
-    #[arg(long, env = "ROSETTA_DATA_DIR", default_value = "./rosetta-data", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "ROSETTA_DATA_DIR",
+        default_value = "./rosetta-data",
+        value_name = "DIR"
+    )]
     data_dir: PathBuf,
     /// Address the gateways listen on.
     #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
@@ -159,9 +164,7 @@ fn spawn(exe: &Path, name: &'static str, args: &[&std::ffi::OsStr]) -> anyhow::R
     // SAFETY: the closure runs in the forked child before exec and only makes one
     // async-signal-safe system call (prctl).
     unsafe {
-        cmd.pre_exec(|| {
-            nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(io::Error::from)
-        });
+        cmd.pre_exec(|| nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(io::Error::from));
     }
     let child = cmd
         .spawn()
@@ -185,7 +188,10 @@ async fn stop(p: &mut Proc, grace: Duration) {
     match tokio::time::timeout(grace, p.child.wait()).await {
         Ok(_) => {}
         Err(_) => {
-            eprintln!("rosetta: the {} did not stop in {grace:?}; killing it", p.name);
+            eprintln!(
+                "rosetta: the {} did not stop in {grace:?}; killing it",
+                p.name
+            );
             signal_child(p, Signal::SIGKILL);
             let _ = p.child.wait().await;
         }
@@ -348,15 +354,21 @@ async fn supervise(plan: Plan) -> anyhow::Result<ExitCode> {
         ],
     )?];
     let probe_addr = connect_addr(plan.pg_addr);
-    let started = wait_ready(&mut gateways[0], &mut signals, GATEWAY_START_TIMEOUT, || async move {
-        tokio::net::TcpStream::connect(probe_addr).await.is_ok()
-    })
+    let started = wait_ready(
+        &mut gateways[0],
+        &mut signals,
+        GATEWAY_START_TIMEOUT,
+        || async move { tokio::net::TcpStream::connect(probe_addr).await.is_ok() },
+    )
     .await;
     let failure = match started {
         Startup::Ready => None,
         Startup::Exited(status) => Some(format!("the postgres gateway failed to start ({status})")),
         Startup::Interrupted => Some(String::new()),
-        Startup::TimedOut => Some(format!("the postgres gateway did not listen on {} in time", plan.pg_addr)),
+        Startup::TimedOut => Some(format!(
+            "the postgres gateway did not listen on {} in time",
+            plan.pg_addr
+        )),
     };
     if let Some(message) = failure {
         for g in &mut gateways {
@@ -394,7 +406,10 @@ async fn supervise(plan: Plan) -> anyhow::Result<ExitCode> {
     }
     match &password {
         Some(p) => println!("admin user: {user}  password: {p}"),
-        None => println!("admin user: {user}  password: the one set when {} was created", plan.data_dir.display()),
+        None => println!(
+            "admin user: {user}  password: the one set when {} was created",
+            plan.data_dir.display()
+        ),
     }
     println!("Press Ctrl-C to stop.");
 
@@ -468,9 +483,15 @@ mod tests {
         assert!(find_plugin(&exe, None, "p.so").is_err());
         std::fs::create_dir(dir.path().join("deps")).expect("mkdir");
         std::fs::write(dir.path().join("deps/p.so"), b"").expect("write");
-        assert_eq!(find_plugin(&exe, None, "p.so").ok(), Some(dir.path().join("deps/p.so")));
+        assert_eq!(
+            find_plugin(&exe, None, "p.so").ok(),
+            Some(dir.path().join("deps/p.so"))
+        );
         std::fs::write(dir.path().join("p.so"), b"").expect("write");
-        assert_eq!(find_plugin(&exe, None, "p.so").ok(), Some(dir.path().join("p.so")));
+        assert_eq!(
+            find_plugin(&exe, None, "p.so").ok(),
+            Some(dir.path().join("p.so"))
+        );
         let other = tempfile::tempdir().expect("tempdir");
         assert!(find_plugin(&exe, Some(other.path()), "p.so").is_err());
     }

@@ -118,7 +118,11 @@ fn raw_body(message: PasswordMessageFamily) -> Vec<u8> {
 
 #[async_trait]
 impl StartupHandler for PgConnection {
-    async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
@@ -182,7 +186,10 @@ impl StartupHandler for PgConnection {
                     .await?;
                 Ok(())
             }
-            (AuthPhase::AwaitingInitial(mut pending), PgWireFrontendMessage::PasswordMessageFamily(m)) => {
+            (
+                AuthPhase::AwaitingInitial(mut pending),
+                PgWireFrontendMessage::PasswordMessageFamily(m),
+            ) => {
                 let body = raw_body(m);
                 let (mechanism, data) = parse_sasl_initial(&body)
                     .ok_or_else(|| protocol_violation("malformed SASLInitialResponse message"))?;
@@ -203,7 +210,10 @@ impl StartupHandler for PgConnection {
                     .await?;
                 Ok(())
             }
-            (AuthPhase::AwaitingFinal(mut pending), PgWireFrontendMessage::PasswordMessageFamily(m)) => {
+            (
+                AuthPhase::AwaitingFinal(mut pending),
+                PgWireFrontendMessage::PasswordMessageFamily(m),
+            ) => {
                 let body = raw_body(m);
                 let server_final = pending.scram.client_final(&body).map_err(|e| {
                     tracing::info!(user = %pending.user, "authentication failed: {e}");
@@ -282,7 +292,10 @@ pub(crate) fn startup_parameters(
 ) -> Vec<(String, String)> {
     let mut params: Vec<(String, String)> = settings.to_vec();
     let defaults = [
-        ("server_version", format!("15.0 (Rosetta {})", env!("CARGO_PKG_VERSION"))),
+        (
+            "server_version",
+            format!("15.0 (Rosetta {})", env!("CARGO_PKG_VERSION")),
+        ),
         ("server_encoding", "UTF8".to_string()),
         ("client_encoding", "UTF8".to_string()),
         ("DateStyle", "ISO, MDY".to_string()),
@@ -331,14 +344,12 @@ mod tests {
             "admin",
             "psql",
         );
-        let get = |n: &str| {
-            params
-                .iter()
-                .find(|(k, _)| k == n)
-                .map(|(_, v)| v.as_str())
-        };
+        let get = |n: &str| params.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
         assert_eq!(get("server_version"), Some("15.0 (Rosetta 0.1.0)"));
-        assert_eq!(params.iter().filter(|(k, _)| k == "server_version").count(), 1);
+        assert_eq!(
+            params.iter().filter(|(k, _)| k == "server_version").count(),
+            1
+        );
         assert_eq!(get("DateStyle"), Some("ISO, MDY"));
         assert_eq!(get("application_name"), Some("psql"));
         assert_eq!(get("TimeZone"), Some("UTC"));

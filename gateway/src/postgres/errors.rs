@@ -57,10 +57,13 @@ pub fn from_wire_type(e: &WireTypeError) -> ErrorInfo {
 pub fn from_engine_client(e: &EngineClientError) -> ErrorInfo {
     match e {
         EngineClientError::Engine(e) => from_engine(e),
-        EngineClientError::Connect { .. } => fatal("08006", "could not connect to the Rosetta engine"),
-        EngineClientError::Frame(_) | EngineClientError::Unexpected { .. } => {
-            fatal("08006", format!("lost connection to the Rosetta engine: {e}"))
+        EngineClientError::Connect { .. } => {
+            fatal("08006", "could not connect to the Rosetta engine")
         }
+        EngineClientError::Frame(_) | EngineClientError::Unexpected { .. } => fatal(
+            "08006",
+            format!("lost connection to the Rosetta engine: {e}"),
+        ),
     }
 }
 
@@ -96,7 +99,10 @@ mod tests {
             message: "syntax error at or near \"selec\"".into(),
             position: Some(1),
         });
-        assert_eq!((info.severity.as_str(), info.code.as_str()), ("ERROR", "42601"));
+        assert_eq!(
+            (info.severity.as_str(), info.code.as_str()),
+            ("ERROR", "42601")
+        );
         assert_eq!(info.position.as_deref(), Some("1"));
     }
 }

@@ -229,8 +229,7 @@ fn data_row(row: &[Value], columns: &[Column], formats: &[i16]) -> Result<DataRo
                 .map(|c| c.data_type.clone())
                 .or_else(|| value.data_type())
                 .unwrap_or(DataType::Text);
-            types::encode_binary(&ty, value)
-                .map_err(|e| Fail::Sql(errors::from_wire_type(&e)))?
+            types::encode_binary(&ty, value).map_err(|e| Fail::Sql(errors::from_wire_type(&e)))?
         } else {
             types::encode_text(value).map(String::into_bytes)
         };
@@ -282,8 +281,11 @@ impl PgConnection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         if is_empty_query(sql) {
-            put(client, PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()))
-                .await?;
+            put(
+                client,
+                PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()),
+            )
+            .await?;
             return Ok(());
         }
         let compiled = self
@@ -294,8 +296,11 @@ impl PgConnection {
             .map_err(|e| Fail::Sql(errors::from_compile(&e)))?;
         let statements: Vec<_> = compiled.iter().filter(|s| !s.is_empty).collect();
         if statements.is_empty() {
-            put(client, PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()))
-                .await?;
+            put(
+                client,
+                PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()),
+            )
+            .await?;
             return Ok(());
         }
         for stmt in statements {
@@ -307,10 +312,11 @@ impl PgConnection {
             while let Some(resp) = stream.next().await {
                 match resp? {
                     Response::Columns(cols) => {
-                        put(client, PgWireBackendMessage::RowDescription(row_description(
-                                &cols, None,
-                            )))
-                            .await?;
+                        put(
+                            client,
+                            PgWireBackendMessage::RowDescription(row_description(&cols, None)),
+                        )
+                        .await?;
                         columns = cols;
                     }
                     Response::Rows(rows) => {
@@ -322,10 +328,11 @@ impl PgConnection {
                     Response::Notice { message } => put(client, notice(message)).await?,
                     Response::Complete(c) => {
                         txn = Some(c.txn);
-                        put(client, PgWireBackendMessage::CommandComplete(CommandComplete::new(
-                                c.tag,
-                            )))
-                            .await?;
+                        put(
+                            client,
+                            PgWireBackendMessage::CommandComplete(CommandComplete::new(c.tag)),
+                        )
+                        .await?;
                     }
                     Response::Error(e) => {
                         txn = Some(e.txn);
@@ -487,7 +494,10 @@ impl PgConnection {
                     .map_err(|e| Fail::Sql(errors::from_wire_type(&e)))?,
                 Some(bytes) if format == FORMAT_CODE_TEXT => {
                     let text = std::str::from_utf8(bytes).map_err(|_| {
-                        Fail::Sql(error("22021", "invalid byte sequence for encoding \"UTF8\""))
+                        Fail::Sql(error(
+                            "22021",
+                            "invalid byte sequence for encoding \"UTF8\"",
+                        ))
                     })?;
                     types::decode_text(ty, text)
                         .map_err(|e| Fail::Sql(errors::from_wire_type(&e)))?
@@ -549,14 +559,20 @@ impl PgConnection {
         let name = message.name.unwrap_or_default();
         let max_rows = usize::try_from(message.max_rows.max(0)).unwrap_or(0);
         let ConnState {
-            engine, portals, txn, ..
+            engine,
+            portals,
+            txn,
+            ..
         } = st;
         let portal = portals.get_mut(&name).ok_or_else(|| {
             Fail::Sql(error("34000", format!("portal \"{name}\" does not exist")))
         })?;
         let Some(handle) = portal.statement.handle else {
-            put(client, PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()))
-                .await?;
+            put(
+                client,
+                PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()),
+            )
+            .await?;
             return Ok(());
         };
         let columns = portal.statement.columns.clone();
@@ -564,8 +580,11 @@ impl PgConnection {
             PortalState::Done { tag } => {
                 let tag = tag_with_rows(&tag, 0);
                 portal.state = PortalState::Done { tag: tag.clone() };
-                put(client, PgWireBackendMessage::CommandComplete(CommandComplete::new(tag)))
-                    .await?;
+                put(
+                    client,
+                    PgWireBackendMessage::CommandComplete(CommandComplete::new(tag)),
+                )
+                .await?;
                 Ok(())
             }
             PortalState::Suspended {
@@ -582,12 +601,18 @@ impl PgConnection {
                 if rows.is_empty() {
                     let tag = tag_with_rows(&completion.tag, sent);
                     portal.state = PortalState::Done { tag: tag.clone() };
-                    put(client, PgWireBackendMessage::CommandComplete(CommandComplete::new(tag)))
-                        .await?;
+                    put(
+                        client,
+                        PgWireBackendMessage::CommandComplete(CommandComplete::new(tag)),
+                    )
+                    .await?;
                 } else {
                     portal.state = PortalState::Suspended { rows, completion };
-                    put(client, PgWireBackendMessage::PortalSuspended(PortalSuspended::new()))
-                        .await?;
+                    put(
+                        client,
+                        PgWireBackendMessage::PortalSuspended(PortalSuspended::new()),
+                    )
+                    .await?;
                 }
                 Ok(())
             }
@@ -635,9 +660,7 @@ impl PgConnection {
                     }
                 }
                 if let Some(e) = failure {
-                    portal.state = PortalState::Done {
-                        tag: String::new(),
-                    };
+                    portal.state = PortalState::Done { tag: String::new() };
                     return Err(e.into());
                 }
                 let Some(completion) = done else {
@@ -646,15 +669,21 @@ impl PgConnection {
                 if rest.is_empty() && !completion.suspended {
                     let tag = completion.tag.clone();
                     portal.state = PortalState::Done { tag: tag.clone() };
-                    put(client, PgWireBackendMessage::CommandComplete(CommandComplete::new(tag)))
-                        .await?;
+                    put(
+                        client,
+                        PgWireBackendMessage::CommandComplete(CommandComplete::new(tag)),
+                    )
+                    .await?;
                 } else {
                     portal.state = PortalState::Suspended {
                         rows: rest,
                         completion,
                     };
-                    put(client, PgWireBackendMessage::PortalSuspended(PortalSuspended::new()))
-                        .await?;
+                    put(
+                        client,
+                        PgWireBackendMessage::PortalSuspended(PortalSuspended::new()),
+                    )
+                    .await?;
                 }
                 Ok(())
             }
@@ -662,7 +691,11 @@ impl PgConnection {
     }
 
     /// Describe a statement or a portal.
-    fn describe(&self, st: &ConnState, message: &Describe) -> Result<Vec<PgWireBackendMessage>, Fail> {
+    fn describe(
+        &self,
+        st: &ConnState,
+        message: &Describe,
+    ) -> Result<Vec<PgWireBackendMessage>, Fail> {
         let name = message.name.clone().unwrap_or_default();
         let mut out = Vec::new();
         match message.target_type {
@@ -706,7 +739,12 @@ impl PgConnection {
     }
 
     /// Reports a failure of an extended-protocol message: ERROR, then discard until Sync.
-    async fn extended_failure<C>(&self, st: &ConnState, client: &mut C, fail: Fail) -> PgWireResult<()>
+    async fn extended_failure<C>(
+        &self,
+        st: &ConnState,
+        client: &mut C,
+        fail: Fail,
+    ) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
@@ -761,7 +799,9 @@ impl SimpleQueryHandler for PgConnection {
         client.set_transaction_status(status);
         client.set_state(PgWireConnectionState::ReadyForQuery);
         client
-            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status)))
+            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+                status,
+            )))
             .await?;
         Ok(())
     }
@@ -774,7 +814,10 @@ impl SimpleQueryHandler for PgConnection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         // Never reached: `on_query` is overridden.
-        Err(into_pgwire(error("XX000", "internal error: unexpected query path")))
+        Err(into_pgwire(error(
+            "XX000",
+            "internal error: unexpected query path",
+        )))
     }
 }
 
@@ -914,7 +957,9 @@ impl ExtendedQueryHandler for PgConnection {
         let status = txn_status(guard.txn);
         client.set_transaction_status(status);
         client
-            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status)))
+            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+                status,
+            )))
             .await?;
         Ok(())
     }
@@ -932,7 +977,10 @@ impl ExtendedQueryHandler for PgConnection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         // Never reached: `on_execute` is overridden.
-        Err(into_pgwire(error("XX000", "internal error: unexpected execute path")))
+        Err(into_pgwire(error(
+            "XX000",
+            "internal error: unexpected execute path",
+        )))
     }
 }
 
@@ -978,14 +1026,20 @@ mod tests {
         let Ok(bin) = data_row(&row, &columns, &[1, 1]) else {
             panic!("binary row")
         };
-        assert_eq!(&bin.data[..], &[0, 0, 0, 4, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(
+            &bin.data[..],
+            &[0, 0, 0, 4, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff]
+        );
         assert!(data_row(&[Value::Int32(1)], &columns, &[]).is_err());
     }
 
     #[test]
     fn txn_state_maps_exactly() {
         assert_eq!(txn_status(Some(TxnState::Idle)), TransactionStatus::Idle);
-        assert_eq!(txn_status(Some(TxnState::InBlock)), TransactionStatus::Transaction);
+        assert_eq!(
+            txn_status(Some(TxnState::InBlock)),
+            TransactionStatus::Transaction
+        );
         assert_eq!(txn_status(Some(TxnState::Failed)), TransactionStatus::Error);
     }
 }

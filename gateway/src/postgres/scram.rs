@@ -131,7 +131,9 @@ impl ScramServer {
         let mut client_nonce = None;
         for (i, attr) in bare.split(',').enumerate() {
             if i == 0 && attr.starts_with("m=") {
-                return Err(ScramError::Malformed("mandatory extensions are not supported"));
+                return Err(ScramError::Malformed(
+                    "mandatory extensions are not supported",
+                ));
             }
             if let Some(n) = attr.strip_prefix("r=") {
                 client_nonce = Some(n);
@@ -139,7 +141,11 @@ impl ScramServer {
             }
         }
         let client_nonce = client_nonce.ok_or(ScramError::Malformed("missing nonce"))?;
-        if client_nonce.is_empty() || !client_nonce.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b',') {
+        if client_nonce.is_empty()
+            || !client_nonce
+                .bytes()
+                .all(|b| (0x21..=0x7e).contains(&b) && b != b',')
+        {
             return Err(ScramError::Malformed("bad nonce"));
         }
         let nonce = format!("{client_nonce}{}", self.server_nonce);
@@ -304,7 +310,9 @@ pub(crate) mod tests {
             .client_first(b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO")
             .expect("client-first");
         let err = server
-            .client_final(b"c=biws,r=rOprNGfwEbeRWgbNEkqOXXX,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")
+            .client_final(
+                b"c=biws,r=rOprNGfwEbeRWgbNEkqOXXX,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+            )
             .expect_err("wrong nonce");
         assert_eq!(err, ScramError::Mismatch);
     }
@@ -331,7 +339,14 @@ pub(crate) mod tests {
     #[test]
     fn malformed_messages_are_errors() {
         let mut s = rfc7677_server();
-        for bad in [&b""[..], b"x", b"n,", b"n,,n=user", b"p=tls-server-end-point,,n=,r=a", b"\xff\xfe"] {
+        for bad in [
+            &b""[..],
+            b"x",
+            b"n,",
+            b"n,,n=user",
+            b"p=tls-server-end-point,,n=,r=a",
+            b"\xff\xfe",
+        ] {
             assert!(s.client_first(bad).is_err(), "{bad:?}");
         }
         let mut s = rfc7677_server();

@@ -323,7 +323,10 @@ impl<S> LimitedReader<S> {
                     let len = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as usize;
                     let code = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
                     if len < 8 {
-                        return Err(io::Error::new(io::ErrorKind::InvalidData, "invalid startup packet length"));
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "invalid startup packet length",
+                        ));
                     }
                     if len > MAX_STARTUP_PACKET {
                         return Err(too_big(len, MAX_STARTUP_PACKET));
@@ -337,7 +340,10 @@ impl<S> LimitedReader<S> {
                     let h = self.header;
                     let len = u32::from_be_bytes([h[1], h[2], h[3], h[4]]) as usize;
                     if len < 4 {
-                        return Err(io::Error::new(io::ErrorKind::InvalidData, "invalid message length"));
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "invalid message length",
+                        ));
                     }
                     if len > self.limit {
                         return Err(too_big(len, self.limit));

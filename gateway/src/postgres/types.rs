@@ -337,7 +337,10 @@ pub fn decode_text(ty: &DataType, text: &str) -> Result<Value, WireTypeError> {
             .or_else(|_| Decimal::from_scientific(t))
             .map(Value::Numeric)
             .map_err(|_| {
-                if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) {
+                if !t.is_empty()
+                    && t.bytes()
+                        .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
+                {
                     WireTypeError::range(ty, text)
                 } else {
                     WireTypeError::syntax(ty, text)
@@ -452,7 +455,11 @@ fn parse_timestamp(t: &str) -> Option<i64> {
     // PostgreSQL keeps microseconds (rounding); chrono parsed up to nanoseconds.
     let micros = dt.and_utc().timestamp_micros();
     let nanos_rest = dt.and_utc().timestamp_subsec_nanos() % 1000;
-    Some(if nanos_rest >= 500 { micros + 1 } else { micros })
+    Some(if nanos_rest >= 500 {
+        micros + 1
+    } else {
+        micros
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -497,9 +504,7 @@ pub fn encode_binary(ty: &DataType, value: &Value) -> Result<Option<Vec<u8>>, Wi
         }
         (DataType::Bytea, Value::Bytes(b)) => b.clone(),
         (DataType::Date, Value::Date(d)) => (d - PG_EPOCH_DAYS).to_be_bytes().to_vec(),
-        (DataType::Timestamp, Value::Timestamp(t)) => {
-            (t - PG_EPOCH_MICROS).to_be_bytes().to_vec()
-        }
+        (DataType::Timestamp, Value::Timestamp(t)) => (t - PG_EPOCH_MICROS).to_be_bytes().to_vec(),
         _ => return Err(mismatch()),
     }))
 }
@@ -516,9 +521,7 @@ pub fn decode_binary(ty: &DataType, data: &[u8]) -> Result<Value, WireTypeError>
         DataType::Integer => Value::Int32(i32::from_be_bytes(data.try_into().map_err(|_| err())?)),
         DataType::BigInt => Value::Int64(i64::from_be_bytes(data.try_into().map_err(|_| err())?)),
         DataType::Real => Value::Float32(f32::from_be_bytes(data.try_into().map_err(|_| err())?)),
-        DataType::Double => {
-            Value::Float64(f64::from_be_bytes(data.try_into().map_err(|_| err())?))
-        }
+        DataType::Double => Value::Float64(f64::from_be_bytes(data.try_into().map_err(|_| err())?)),
         DataType::Numeric { .. } => Value::Numeric(numeric_recv(data)?),
         DataType::Text | DataType::Varchar(_) | DataType::Char(_) => {
             Value::Text(String::from_utf8(data.to_vec()).map_err(|_| {
@@ -528,15 +531,17 @@ pub fn decode_binary(ty: &DataType, data: &[u8]) -> Result<Value, WireTypeError>
         DataType::Bytea => Value::Bytes(data.to_vec()),
         DataType::Date => {
             let d = i32::from_be_bytes(data.try_into().map_err(|_| err())?);
-            Value::Date(d.checked_add(PG_EPOCH_DAYS).ok_or_else(|| {
-                WireTypeError::new("22008", "date out of range")
-            })?)
+            Value::Date(
+                d.checked_add(PG_EPOCH_DAYS)
+                    .ok_or_else(|| WireTypeError::new("22008", "date out of range"))?,
+            )
         }
         DataType::Timestamp => {
             let t = i64::from_be_bytes(data.try_into().map_err(|_| err())?);
-            Value::Timestamp(t.checked_add(PG_EPOCH_MICROS).ok_or_else(|| {
-                WireTypeError::new("22008", "timestamp out of range")
-            })?)
+            Value::Timestamp(
+                t.checked_add(PG_EPOCH_MICROS)
+                    .ok_or_else(|| WireTypeError::new("22008", "timestamp out of range"))?,
+            )
         }
     })
 }
@@ -761,16 +766,46 @@ mod tests {
     #[test]
     fn bad_text_input_is_an_error() {
         let int = DataType::Integer;
-        assert_eq!(decode_text(&int, "12x").map_err(|e| e.sqlstate), Err("22P02"));
-        assert_eq!(decode_text(&int, "99999999999").map_err(|e| e.sqlstate), Err("22003"));
-        assert_eq!(decode_text(&DataType::Boolean, "maybe").map_err(|e| e.sqlstate), Err("22P02"));
-        assert_eq!(decode_text(&DataType::Date, "2020-13-01").map_err(|e| e.sqlstate), Err("22007"));
-        assert_eq!(decode_text(&DataType::Bytea, "\\xZZ").map_err(|e| e.sqlstate), Err("22P02"));
-        assert_eq!(decode_text(&DataType::Bytea, "a\\1"), Err(WireTypeError::syntax(&DataType::Bytea, "a\\1")));
-        assert_eq!(decode_text(&DataType::Bytea, "a\\\\b\\001"), Ok(Value::Bytes(b"a\\b\x01".to_vec())));
-        assert_eq!(decode_text(&DataType::Boolean, " yes "), Ok(Value::Bool(true)));
-        assert_eq!(decode_text(&DataType::Double, "-Infinity"), Ok(Value::Float64(f64::NEG_INFINITY)));
-        assert_eq!(decode_text(&DataType::Double, "1e999").map_err(|e| e.sqlstate), Err("22003"));
+        assert_eq!(
+            decode_text(&int, "12x").map_err(|e| e.sqlstate),
+            Err("22P02")
+        );
+        assert_eq!(
+            decode_text(&int, "99999999999").map_err(|e| e.sqlstate),
+            Err("22003")
+        );
+        assert_eq!(
+            decode_text(&DataType::Boolean, "maybe").map_err(|e| e.sqlstate),
+            Err("22P02")
+        );
+        assert_eq!(
+            decode_text(&DataType::Date, "2020-13-01").map_err(|e| e.sqlstate),
+            Err("22007")
+        );
+        assert_eq!(
+            decode_text(&DataType::Bytea, "\\xZZ").map_err(|e| e.sqlstate),
+            Err("22P02")
+        );
+        assert_eq!(
+            decode_text(&DataType::Bytea, "a\\1"),
+            Err(WireTypeError::syntax(&DataType::Bytea, "a\\1"))
+        );
+        assert_eq!(
+            decode_text(&DataType::Bytea, "a\\\\b\\001"),
+            Ok(Value::Bytes(b"a\\b\x01".to_vec()))
+        );
+        assert_eq!(
+            decode_text(&DataType::Boolean, " yes "),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(
+            decode_text(&DataType::Double, "-Infinity"),
+            Ok(Value::Float64(f64::NEG_INFINITY))
+        );
+        assert_eq!(
+            decode_text(&DataType::Double, "1e999").map_err(|e| e.sqlstate),
+            Err("22003")
+        );
     }
 
     #[test]
@@ -825,8 +860,17 @@ mod tests {
             .expect("not null");
         assert_eq!(zero, vec![0, 0, 0, 0, 0, 0, 0, 2]);
         for s in [
-            "0", "0.00", "1", "-1", "10000", "-0.0001", "123456789.123456789", "0.5",
-            "99999999999999999999", "-7.000", "100000000.00000001",
+            "0",
+            "0.00",
+            "1",
+            "-1",
+            "10000",
+            "-0.0001",
+            "123456789.123456789",
+            "0.5",
+            "99999999999999999999",
+            "-7.000",
+            "100000000.00000001",
         ] {
             let v = Value::Numeric(dec(s));
             let bytes = encode_binary(&num, &v).expect("encode").expect("not null");

@@ -162,9 +162,14 @@ pub enum Statement {
         statement: Box<Statement>,
     },
     /// SQL-level `EXECUTE name [(args)]`.
-    Execute { name: Ident, args: Vec<Expr> },
+    Execute {
+        name: Ident,
+        args: Vec<Expr>,
+    },
     /// `DEALLOCATE [PREPARE] name | ALL` (`None` = all).
-    Deallocate { name: Option<Ident> },
+    Deallocate {
+        name: Option<Ident>,
+    },
     /// `SET [SESSION|LOCAL] name = value[, …]` for a session setting.
     SetVariable {
         name: String,
@@ -174,7 +179,9 @@ pub enum Statement {
     /// `SET TRANSACTION …` (or `SET SESSION CHARACTERISTICS AS TRANSACTION …`).
     SetTransaction(TransactionMode),
     /// `SHOW name` / `SHOW ALL`.
-    ShowVariable { name: String },
+    ShowVariable {
+        name: String,
+    },
 }
 
 /// Options of `BEGIN` / `SET TRANSACTION`.
@@ -251,7 +258,10 @@ pub struct Select {
 /// One entry of a select list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum SelectItem {
-    Expr { expr: Expr, alias: Option<Ident> },
+    Expr {
+        expr: Expr,
+        alias: Option<Ident>,
+    },
     /// `*`
     Wildcard,
     /// `t.*`
@@ -539,7 +549,10 @@ pub enum Literal {
     /// A byte-string literal (`'\x..'::bytea`, `X'..'`).
     Bytes(Vec<u8>),
     /// `TYPE 'text'`, e.g. `DATE '2024-01-01'`.
-    Typed { data_type: DataType, value: String },
+    Typed {
+        data_type: DataType,
+        value: String,
+    },
 }
 
 /// Unary operators.
@@ -569,5 +582,8 @@ pub enum BinaryOp {
     /// String concatenation (`||` in PostgreSQL and Firebird).
     Concat,
     /// POSIX regular expression match `~` (`~*` when case-insensitive).
-    RegexMatch { case_insensitive: bool, negated: bool },
+    RegexMatch {
+        case_insensitive: bool,
+        negated: bool,
+    },
 }

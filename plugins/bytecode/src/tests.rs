@@ -34,7 +34,11 @@ fn round_trip() {
 #[test]
 fn golden_v1_select_one() {
     // The v1 encoding of `SELECT 1` is frozen: if this changes, old plugins break.
-    let golden = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v1_select_one.msgpack")).unwrap();
+    let golden = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/v1_select_one.msgpack"
+    ))
+    .unwrap();
     assert_eq!(decode(&golden, &Limits::default()).unwrap(), select_one());
 }
 
@@ -43,7 +47,10 @@ fn future_version_is_refused_by_version() {
     let mut p = select_one();
     p.version = VERSION + 1;
     let err = decode(&encode(&p), &Limits::default()).unwrap_err();
-    assert!(matches!(err, DecodeError::UnsupportedVersion { .. }), "{err}");
+    assert!(
+        matches!(err, DecodeError::UnsupportedVersion { .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -58,7 +65,10 @@ fn deep_nesting_is_refused() {
     let mut p = select_one();
     if let Statement::Query(q) = &mut p.statement {
         if let SetExpr::Select(s) = &mut q.body {
-            s.projection = vec![SelectItem::Expr { expr: e, alias: None }];
+            s.projection = vec![SelectItem::Expr {
+                expr: e,
+                alias: None,
+            }];
         }
     }
     // Encoding itself recurses; run it on a big stack like the engine would.
@@ -107,7 +117,10 @@ proptest! {
 #[ignore]
 fn bless_golden() {
     std::fs::write(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v1_select_one.msgpack"),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/golden/v1_select_one.msgpack"
+        ),
         encode(&select_one()),
     )
     .unwrap();
