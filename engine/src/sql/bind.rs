@@ -775,7 +775,7 @@ impl<'a> Binder<'a> {
                         let _ = wt;
                     }
                     let (t, tt) = self.expr(t, scope)?;
-                    ty = Some(unify(ty, &t, tt));
+                    ty = unify(ty, &t, tt);
                     bs.push((w, t));
                 }
                 let els = else_result
@@ -783,7 +783,7 @@ impl<'a> Binder<'a> {
                     .map(|e| self.expr(e, scope))
                     .transpose()?;
                 if let Some((e, et)) = &els {
-                    ty = Some(unify(ty, e, *et));
+                    ty = unify(ty, e, *et);
                 }
                 let ty = ty.unwrap_or(DataType::Text);
                 let bs = bs
@@ -1001,15 +1001,17 @@ fn is_numeric(t: &DataType) -> bool {
     )
 }
 
-fn unify(acc: Option<DataType>, e: &BExpr, ty: DataType) -> DataType {
+/// Folds one more branch type into a CASE's result type; NULL literals have no type of
+/// their own (PostgreSQL's `unknown`) and do not take part.
+fn unify(acc: Option<DataType>, e: &BExpr, ty: DataType) -> Option<DataType> {
     if matches!(e, BExpr::Const(Value::Null)) {
-        return acc.unwrap_or(ty);
+        return acc;
     }
-    match acc {
+    Some(match acc {
         None => ty,
         Some(a) if matches!(e, BExpr::Const(Value::Text(_))) => a,
         Some(a) => ops::common_type(&a, &ty).unwrap_or(a),
-    }
+    })
 }
 
 /// Casts an untyped string literal to the type it is compared or combined with, the way

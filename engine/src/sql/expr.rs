@@ -376,6 +376,11 @@ impl BExpr {
                 negated,
             } => {
                 let v = expr.eval(row, ctx)?;
+                // NULL IN (...) is NULL whatever the list holds; like PostgreSQL we do not
+                // evaluate the list then (so `NULL IN (1/0)` is NULL, not an error).
+                if v.is_null() {
+                    return Ok(Value::Null);
+                }
                 let mut candidates = Vec::with_capacity(list.len());
                 for e in list {
                     candidates.push(e.eval(row, ctx)?);
@@ -452,6 +457,16 @@ impl BExpr {
                 }
             }
             BExpr::Cast(a, ty) => cast(&a.eval(row, ctx)?, ty, CastMode::Explicit)?,
+            // COALESCE evaluates its arguments lazily, left to right.
+            BExpr::Call(Func::Coalesce, args) => {
+                for a in args {
+                    let v = a.eval(row, ctx)?;
+                    if !v.is_null() {
+                        return Ok(v);
+                    }
+                }
+                Value::Null
+            }
             BExpr::Call(f, args) => {
                 let mut vals = Vec::with_capacity(args.len());
                 for a in args {

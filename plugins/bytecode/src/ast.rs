@@ -285,6 +285,14 @@ pub enum FromItem {
         kind: JoinKind,
         constraint: JoinConstraint,
     },
+    /// A set-returning (table) function, e.g. `generate_series(1, 3) AS s` or
+    /// `unnest(a) AS x`. Without column aliases its one output column is named after the
+    /// alias (PostgreSQL's rule for functions returning a scalar type), else after the
+    /// function. Added in v1 without a version bump (a new variant).
+    Function {
+        function: Function,
+        alias: Option<TableAlias>,
+    },
 }
 
 /// `AS alias [(column aliases)]`.
@@ -440,6 +448,89 @@ pub enum DataType {
     Date,
     /// Timestamp without time zone, microsecond precision.
     Timestamp,
+    /// A one-dimensional array of `element` values (PostgreSQL's `int2[]`, `text[]` …),
+    /// lower bound 1. Element type modifiers (`varchar(5)[]`) are not carried. Added in
+    /// v1 without a version bump (a new variant).
+    Array(ElementType),
+}
+
+/// The element type of an [`DataType::Array`]: a scalar type without modifiers (kept
+/// small and `Copy` so that [`DataType`] stays `Copy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ElementType {
+    Boolean,
+    SmallInt,
+    Integer,
+    BigInt,
+    Numeric,
+    Real,
+    Double,
+    Text,
+    Varchar,
+    Char,
+    Bytea,
+    Date,
+    Timestamp,
+}
+
+impl ElementType {
+    /// The scalar type of the elements (unconstrained: no length, precision or scale).
+    pub fn data_type(self) -> DataType {
+        match self {
+            ElementType::Boolean => DataType::Boolean,
+            ElementType::SmallInt => DataType::SmallInt,
+            ElementType::Integer => DataType::Integer,
+            ElementType::BigInt => DataType::BigInt,
+            ElementType::Numeric => DataType::Numeric {
+                precision: None,
+                scale: None,
+            },
+            ElementType::Real => DataType::Real,
+            ElementType::Double => DataType::Double,
+            ElementType::Text => DataType::Text,
+            ElementType::Varchar => DataType::Varchar(None),
+            ElementType::Char => DataType::Char(None),
+            ElementType::Bytea => DataType::Bytea,
+            ElementType::Date => DataType::Date,
+            ElementType::Timestamp => DataType::Timestamp,
+        }
+    }
+
+    /// The element type for values of scalar type `ty` (`None` for an array type:
+    /// arrays of arrays are multi-dimensional arrays, which Rosetta does not have).
+    pub fn of(ty: DataType) -> Option<ElementType> {
+        Some(match ty {
+            DataType::Boolean => ElementType::Boolean,
+            DataType::SmallInt => ElementType::SmallInt,
+            DataType::Integer => ElementType::Integer,
+            DataType::BigInt => ElementType::BigInt,
+            DataType::Numeric { .. } => ElementType::Numeric,
+            DataType::Real => ElementType::Real,
+            DataType::Double => ElementType::Double,
+            DataType::Text => ElementType::Text,
+            DataType::Varchar(_) => ElementType::Varchar,
+            DataType::Char(_) => ElementType::Char,
+            DataType::Bytea => ElementType::Bytea,
+            DataType::Date => ElementType::Date,
+            DataType::Timestamp => ElementType::Timestamp,
+            DataType::Array(_) => return None,
+        })
+    }
+}
+
+impl DataType {
+    /// The array type whose elements have this type (`None` if this is an array type).
+    pub fn array_of(self) -> Option<DataType> {
+        ElementType::of(self).map(DataType::Array)
+    }
+
+    /// The element type if this is an array type.
+    pub fn element(self) -> Option<DataType> {
+        match self {
+            DataType::Array(e) => Some(e.data_type()),
+            _ => None,
+        }
+    }
 }
 
 /// A scalar expression.
@@ -517,6 +608,26 @@ pub enum Expr {
     },
     /// A function or aggregate call; the engine decides which it is.
     Function(Function),
+    /// `ARRAY[a, b, …]`: a one-dimensional array of the elements' common type. Added in
+    /// v1 without a version bump (new variants below too).
+    Array(Vec<Expr>),
+    /// `ARRAY(subquery)`: the subquery's one column collected into an array, in row
+    /// order (an empty array, not NULL, when it returns no rows).
+    ArraySubquery(Box<Query>),
+    /// `left op ANY (right)` / `left op ALL (right)` where `right` is an array value;
+    /// `op` is a comparison operator. (`op ANY (subquery)` is lowered to other nodes.)
+    AnyAll {
+        left: Box<Expr>,
+        op: BinaryOp,
+        right: Box<Expr>,
+        all: bool,
+    },
+    /// `expr[index]`: one element of an array (1-based for arrays; NULL when out of
+    /// range).
+    Subscript {
+        expr: Box<Expr>,
+        index: Box<Expr>,
+    },
 }
 
 /// A function call `namespace.name([DISTINCT] args | *)`.

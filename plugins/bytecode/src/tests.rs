@@ -125,3 +125,104 @@ fn bless_golden() {
     )
     .unwrap();
 }
+
+fn select_items(projection: Vec<Expr>, from: Vec<FromItem>) -> Program {
+    Program::new(
+        Dialect::Postgres,
+        Statement::Query(Box::new(Query {
+            with: vec![],
+            body: SetExpr::Select(Box::new(Select {
+                distinct: false,
+                projection: projection
+                    .into_iter()
+                    .map(|expr| SelectItem::Expr { expr, alias: None })
+                    .collect(),
+                from,
+                filter: None,
+                group_by: vec![],
+                having: None,
+            })),
+            order_by: vec![],
+            limit: None,
+            offset: None,
+        })),
+    )
+}
+
+fn int(i: i64) -> Expr {
+    Expr::Literal(Literal::Integer(i))
+}
+
+#[test]
+fn array_nodes_round_trip_and_validate() {
+    let array = Expr::Array(vec![int(1), int(2)]);
+    let p = select_items(
+        vec![
+            array.clone(),
+            Expr::AnyAll {
+                left: Box::new(int(1)),
+                op: BinaryOp::Eq,
+                right: Box::new(array.clone()),
+                all: false,
+            },
+            Expr::Subscript {
+                expr: Box::new(array),
+                index: Box::new(Expr::Column(vec![Ident::new("s")])),
+            },
+            Expr::ArraySubquery(Box::new(Query {
+                with: vec![],
+                body: SetExpr::Values(vec![vec![int(1)]]),
+                order_by: vec![],
+                limit: None,
+                offset: None,
+            })),
+            Expr::Cast {
+                expr: Box::new(Expr::Literal(Literal::String("{1,2}".into()))),
+                data_type: DataType::Array(ElementType::SmallInt),
+            },
+        ],
+        vec![FromItem::Function {
+            function: Function {
+                namespace: "pg".into(),
+                name: "generate_series".into(),
+                args: vec![int(1), int(3)],
+                distinct: false,
+                star: false,
+            },
+            alias: Some(TableAlias {
+                name: Ident::new("s"),
+                columns: vec![],
+            }),
+        }],
+    );
+    let bytes = encode(&p);
+    assert_eq!(decode(&bytes, &Limits::default()).unwrap(), p);
+}
+
+#[test]
+fn any_with_a_non_comparison_operator_is_refused() {
+    let p = select_items(
+        vec![Expr::AnyAll {
+            left: Box::new(int(1)),
+            op: BinaryOp::Add,
+            right: Box::new(Expr::Array(vec![int(1)])),
+            all: true,
+        }],
+        vec![],
+    );
+    let err = decode(&encode(&p), &Limits::default()).unwrap_err();
+    assert!(err.to_string().contains("ANY/ALL"), "{err}");
+}
+
+#[test]
+fn element_types_map_to_array_types() {
+    assert_eq!(
+        DataType::Integer.array_of(),
+        Some(DataType::Array(ElementType::Integer))
+    );
+    assert_eq!(DataType::Array(ElementType::Text).array_of(), None);
+    assert_eq!(
+        DataType::Array(ElementType::Varchar).element(),
+        Some(DataType::Varchar(None))
+    );
+}

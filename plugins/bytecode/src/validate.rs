@@ -48,6 +48,22 @@ pub enum ValidationError {
     BadParam { index: u16, count: u16 },
     #[error("empty identifier")]
     EmptyIdent,
+    /// `ANY`/`ALL` with an operator that is not a comparison.
+    #[error("operator {0} cannot be used with ANY/ALL")]
+    BadOperator(String),
+}
+
+/// Whether `op` is one of `=`, `<>`, `<`, `<=`, `>`, `>=`.
+fn is_comparison(op: &BinaryOp) -> bool {
+    matches!(
+        op,
+        BinaryOp::Eq
+            | BinaryOp::NotEq
+            | BinaryOp::Lt
+            | BinaryOp::LtEq
+            | BinaryOp::Gt
+            | BinaryOp::GtEq
+    )
 }
 
 /// Checks a decoded program against `limits`.
@@ -274,6 +290,10 @@ impl Validator<'_> {
                     JoinConstraint::Natural | JoinConstraint::None => Ok(()),
                 }
             }
+            FromItem::Function { function, alias } => {
+                self.function(function, d + 1)?;
+                self.alias(alias)
+            }
         }
     }
 
@@ -365,11 +385,31 @@ impl Validator<'_> {
                 }
                 else_result.as_ref().map_or(Ok(()), |e| self.expr(e, d))
             }
-            Expr::Function(f) => {
-                self.string(&f.namespace)?;
-                self.string(&f.name)?;
-                f.args.iter().try_for_each(|a| self.expr(a, d))
+            Expr::Function(f) => self.function(f, d),
+            Expr::Array(items) => items.iter().try_for_each(|e| self.expr(e, d)),
+            Expr::ArraySubquery(query) => self.query(query, d),
+            Expr::AnyAll {
+                left, op, right, ..
+            } => {
+                if !is_comparison(op) {
+                    return Err(ValidationError::BadOperator(format!("{op:?}")));
+                }
+                self.expr(left, d)?;
+                self.expr(right, d)
+            }
+            Expr::Subscript { expr, index } => {
+                self.expr(expr, d)?;
+                self.expr(index, d)
             }
         }
+    }
+
+    fn function(&mut self, f: &Function, d: usize) -> VResult {
+        if f.name.is_empty() {
+            return Err(ValidationError::EmptyIdent);
+        }
+        self.string(&f.namespace)?;
+        self.string(&f.name)?;
+        f.args.iter().try_for_each(|a| self.expr(a, d))
     }
 }
