@@ -22,6 +22,11 @@ const TAG_TEXT: u8 = 0x30;
 const TAG_BYTES: u8 = 0x40;
 const TAG_DATE: u8 = 0x50;
 const TAG_TIMESTAMP: u8 = 0x51;
+const TAG_ARRAY: u8 = 0x60;
+/// Within an array: marks "another element follows" (the end marker is 0x00, so that a
+/// shorter array sorts before a longer one with the same prefix).
+const ARRAY_MORE: u8 = 0x01;
+const ARRAY_END: u8 = 0x00;
 const TAG_NULL: u8 = 0xFF;
 
 /// Numeric sign bytes: negatives before zero before positives.
@@ -51,6 +56,14 @@ pub fn encode(v: &Value, out: &mut Vec<u8>) {
         Value::Timestamp(t) => {
             out.push(TAG_TIMESTAMP);
             out.extend_from_slice(&((*t as u64) ^ (1 << 63)).to_be_bytes());
+        }
+        Value::Array(items) => {
+            out.push(TAG_ARRAY);
+            for item in items {
+                out.push(ARRAY_MORE);
+                encode(item, out);
+            }
+            out.push(ARRAY_END);
         }
     }
 }
@@ -193,6 +206,22 @@ pub fn decode(input: &mut &[u8]) -> Result<Value, KeyError> {
         TAG_DATE => Value::Date((u32::from_be_bytes(take_array(input)?) ^ (1 << 31)) as i32),
         TAG_TIMESTAMP => {
             Value::Timestamp((u64::from_be_bytes(take_array(input)?) ^ (1 << 63)) as i64)
+        }
+        TAG_ARRAY => {
+            let mut items = Vec::new();
+            loop {
+                match take_byte(input)? {
+                    ARRAY_END => break,
+                    // Arrays have one dimension: refusing nested array tags also bounds
+                    // the recursion on corrupt input.
+                    ARRAY_MORE if input.first() == Some(&TAG_ARRAY) => {
+                        return Err(KeyError::InvalidByte(TAG_ARRAY))
+                    }
+                    ARRAY_MORE => items.push(decode(input)?),
+                    b => return Err(KeyError::InvalidByte(b)),
+                }
+            }
+            Value::Array(items)
         }
         tag => return Err(KeyError::UnknownTag(tag)),
     })

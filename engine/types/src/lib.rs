@@ -14,6 +14,7 @@
 //! * [`key`] — an order-preserving (memcomparable) byte encoding of values, used for
 //!   primary keys, index keys, and as a hash/equality key for GROUP BY and DISTINCT.
 
+pub mod array;
 pub mod cast;
 pub mod key;
 pub mod ops;
@@ -114,5 +115,9 @@ pub fn type_name(ty: &DataType) -> String {
         DataType::Bytea => "bytea".into(),
         DataType::Date => "date".into(),
         DataType::Timestamp => "timestamp without time zone".into(),
+        DataType::Array(e) => match e.data_type() {
+            DataType::Char(_) => "character[]".into(),
+            t => format!("{}[]", type_name(&t)),
+        },
     }
 }

@@ -49,6 +49,7 @@ pub fn write_text(v: &Value, out: &mut String) -> bool {
         }
         Value::Date(d) => format_date(i64::from(*d), out),
         Value::Timestamp(t) => format_timestamp(*t, out),
+        Value::Array(items) => crate::array::write_array_text(items, out, &mut to_text),
     }
     true
 }

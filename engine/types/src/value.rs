@@ -22,6 +22,9 @@ pub enum Value {
     Date(i32),
     /// Microseconds since 1970-01-01 00:00:00 (no time zone).
     Timestamp(i64),
+    /// A one-dimensional array, lower bound 1; elements are scalar values or NULL (see
+    /// [`crate::array`]).
+    Array(Vec<Value>),
 }
 
 impl Value {
@@ -48,6 +51,13 @@ impl Value {
             Value::Bytes(_) => DataType::Bytea,
             Value::Date(_) => DataType::Date,
             Value::Timestamp(_) => DataType::Timestamp,
+            Value::Array(items) => DataType::Array(
+                items
+                    .iter()
+                    .find_map(|v| v.data_type())
+                    .and_then(rosetta_bytecode::ElementType::of)
+                    .unwrap_or(rosetta_bytecode::ElementType::Text),
+            ),
         })
     }
 

@@ -83,6 +83,19 @@ pub fn cast(v: &Value, to: &DataType, mode: CastMode) -> Result<Value> {
             Value::Text(s) => parse::parse_timestamp(s)?,
             _ => return Err(cannot()),
         }),
+        DataType::Array(e) => {
+            let element = e.data_type();
+            match v {
+                Value::Text(s) => Value::Array(crate::array::parse_array(s, &element)?),
+                Value::Array(items) => Value::Array(
+                    items
+                        .iter()
+                        .map(|x| cast(x, &element, mode))
+                        .collect::<Result<_>>()?,
+                ),
+                _ => return Err(cannot()),
+            }
+        }
     })
 }
 

@@ -93,6 +93,7 @@ pub fn common_type(a: &DataType, b: &DataType) -> Option<DataType> {
         (Varchar(_), Varchar(_)) => Some(Varchar(None)),
         (Text | Varchar(_) | Char(_), Text | Varchar(_) | Char(_)) => Some(Text),
         (Date | Timestamp, Date | Timestamp) => Some(Timestamp),
+        (Array(x), Array(y)) => common_type(&x.data_type(), &y.data_type())?.array_of(),
         _ => None,
     }
 }
