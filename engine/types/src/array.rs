@@ -232,4 +232,21 @@ mod tests {
             Some(Ordering::Greater)
         );
     }
+
+    #[test]
+    fn key_encoding_orders_and_round_trips() {
+        use crate::key::{decode, encode_all};
+        let (a, b, c) = (ints(&[1]), ints(&[1, 0]), ints(&[2]));
+        assert!(encode_all(std::slice::from_ref(&a)) < encode_all(std::slice::from_ref(&b)));
+        assert!(encode_all(std::slice::from_ref(&b)) < encode_all(std::slice::from_ref(&c)));
+        let bytes = encode_all(std::slice::from_ref(&b));
+        assert_eq!(
+            decode(&mut bytes.as_slice()),
+            Ok(Value::Array(vec![Value::Int64(1), Value::Int64(0)]))
+        );
+        // A nested array tag is corrupt input, not a deeper recursion.
+        let mut nested = vec![0x60, 0x01];
+        nested.extend_from_slice(&bytes);
+        assert!(decode(&mut nested.as_slice()).is_err());
+    }
 }
