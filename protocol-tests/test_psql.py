@@ -107,3 +107,86 @@ def test_meta_commands(cluster):
     assert "public" in dn
     ll = cluster.psql("\\l").stdout
     assert "rosetta" in ll
+
+
+DESCRIBE_DDL = (
+    "CREATE TABLE d_t (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL UNIQUE,"
+    " n NUMERIC(8,2) DEFAULT 1.5, ts TIMESTAMP);"
+    "CREATE INDEX d_t_n ON d_t (n);"
+)
+
+
+def test_describe_table(cluster):
+    # psql 15's \d runs its catalog queries (arrays, ANY, ARRAY(subquery),
+    # generate_series in FROM, pg_policy, pg_statistic_ext, pg_publication …):
+    # the output is what PostgreSQL 15 prints for the same table.
+    cluster.psql(DESCRIBE_DDL)
+    r = cluster.psql("\\d d_t")
+    assert r.stderr == "", r.stderr
+    assert r.stdout == (
+        '                          Table "public.d_t"\n'
+        " Column |            Type             | Collation | Nullable | Default \n"
+        "--------+-----------------------------+-----------+----------+---------\n"
+        " id     | integer                     |           | not null | \n"
+        " name   | character varying(20)       |           | not null | \n"
+        " n      | numeric(8,2)                |           |          | 1.5\n"
+        " ts     | timestamp without time zone |           |          | \n"
+        "Indexes:\n"
+        '    "d_t_pkey" PRIMARY KEY, btree (id)\n'
+        '    "d_t_n" btree (n)\n'
+        '    "d_t_name_key" UNIQUE CONSTRAINT, btree (name)\n'
+        "\n"
+    ), r.stdout
+
+
+def test_describe_table_verbose(cluster):
+    cluster.psql("CREATE TABLE IF NOT EXISTS d_v (id INT PRIMARY KEY, s TEXT, n NUMERIC)")
+    r = cluster.psql("\\d+ d_v")
+    assert r.stderr == "", r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].strip() == 'Table "public.d_v"'
+    assert "| Storage  | Compression | Stats target | Description" in lines[1]
+    assert lines[3].startswith(" id     | integer |           | not null |         | plain ")
+    assert lines[4].startswith(" s      | text    |           |          |         | extended ")
+    assert lines[5].startswith(" n      | numeric |           |          |         | main ")
+    assert '    "d_v_pkey" PRIMARY KEY, btree (id)' in lines
+    assert "Access method: heap" in lines
+
+
+def test_describe_roles(cluster):
+    r = cluster.psql("\\du")
+    assert r.stderr == "", r.stderr
+    assert "List of roles" in r.stdout
+    assert " Role name |            Attributes             | Member of " in r.stdout
+    assert " admin     | Superuser, Create role, Create DB | {}" in r.stdout
+
+
+def test_arrays_any_and_generate_series(cluster):
+    r = cluster.psql(
+        "SELECT ARRAY[1,2];"
+        "SELECT 1 = ANY(ARRAY[1,2]) AS hit, 3 = ANY('{1,2}') AS miss,"
+        " NULL::int = ANY(ARRAY[1]) AS unknown;"
+        "SELECT * FROM generate_series(1,3);"
+        "SELECT ARRAY['x y', NULL, ''] AS quoted, (ARRAY[10,20])[2] AS second,"
+        " '{1,2}'::pg_catalog.int2[] AS cast_;"
+        "SELECT ARRAY(SELECT s * 2 FROM generate_series(1, 3) s) AS doubled;"
+        "SELECT string_agg(x, ', ') FROM unnest(ARRAY['a','b']) AS u(x);",
+        args=("-A", "-F", "|"))
+    assert r.stderr == "", r.stderr
+    assert r.stdout == (
+        "array\n{1,2}\n(1 row)\n"
+        "hit|miss|unknown\nt|f|\n(1 row)\n"
+        "generate_series\n1\n2\n3\n(3 rows)\n"
+        'quoted|second|cast_\n{"x y",NULL,""}|20|{1,2}\n(1 row)\n'
+        "doubled\n{2,4,6}\n(1 row)\n"
+        "string_agg\na, b\n(1 row)\n"
+    ), r.stdout
+
+
+def test_array_errors_are_clean(cluster):
+    r = cluster.psql("SELECT 1 = ANY(1);", check=False)
+    assert "ERROR:" in r.stderr and "array" in r.stderr, r.stderr
+    r = cluster.psql("SELECT ARRAY[[1,2],[3,4]];", check=False)
+    assert "multidimensional arrays" in r.stderr, r.stderr
+    r = cluster.psql("SELECT '{1,x}'::int[];", check=False)
+    assert "ERROR:" in r.stderr and "invalid input syntax" in r.stderr, r.stderr

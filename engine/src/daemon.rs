@@ -108,7 +108,7 @@ fn bootstrap(engine: &Engine, config: &Config) -> anyhow::Result<()> {
             auth: rosetta_proto::AuthInfo {
                 user: config.admin_user.clone(),
                 scram_sha256: scram_verifier(&password),
-                mysql_native: vec![],
+                mysql_native: mysql_native_hash(&password),
             },
         },
     )?;
@@ -124,6 +124,14 @@ fn bootstrap(engine: &Engine, config: &Config) -> anyhow::Result<()> {
     }
     txn.commit()?;
     Ok(())
+}
+
+/// The `mysql_native_password` verifier: SHA1(SHA1(password)), what MySQL stores in
+/// `mysql.user.authentication_string` (the gateway checks a client's scramble against it
+/// without ever seeing the password).
+pub fn mysql_native_hash(password: &str) -> Vec<u8> {
+    use sha1::{Digest, Sha1};
+    Sha1::digest(Sha1::digest(password.as_bytes())).to_vec()
 }
 
 /// A SCRAM-SHA-256 verifier as PostgreSQL stores it (RFC 5802/7677).

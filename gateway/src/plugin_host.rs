@@ -34,6 +34,20 @@ pub struct CompiledStatement {
     pub param_count: u16,
     /// True for an empty statement (`;`): PostgreSQL answers it with EmptyQueryResponse.
     pub is_empty: bool,
+    /// What the statement does to a transaction block (needed to emulate PostgreSQL in a
+    /// transaction that failed on the gateway side).
+    pub kind: StatementKind,
+}
+
+/// The transaction-control role of a statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatementKind {
+    /// `COMMIT` (in a failed block PostgreSQL rolls back instead).
+    Commit,
+    /// `ROLLBACK`.
+    Rollback,
+    /// Anything else.
+    Other,
 }
 
 impl CompiledStatement {
@@ -43,6 +57,11 @@ impl CompiledStatement {
             bytes: rosetta_bytecode::encode(program),
             param_count: program.param_count,
             is_empty: matches!(program.statement, Statement::Empty),
+            kind: match program.statement {
+                Statement::Commit => StatementKind::Commit,
+                Statement::Rollback => StatementKind::Rollback,
+                _ => StatementKind::Other,
+            },
         }
     }
 }
@@ -159,6 +178,11 @@ impl PluginHost {
             }
         }
         Ok(compiled)
+    }
+
+    /// A `ROLLBACK` program for `dialect` (sent instead of `COMMIT` in a failed block).
+    pub fn rollback_program(dialect: rosetta_bytecode::Dialect) -> Vec<u8> {
+        rosetta_bytecode::encode(&Program::new(dialect, Statement::Rollback))
     }
 
     /// Number of cached SQL strings (for tests and metrics).

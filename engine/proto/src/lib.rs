@@ -27,6 +27,10 @@ use serde::{Deserialize, Serialize};
 
 pub use frame::{read_frame, write_frame, FrameError, MAX_FRAME};
 
+/// The server version MySQL clients see (handshake, `@@version`, `VERSION()`): MySQL
+/// 8.0-compatible, because drivers pick features from it, and naming Rosetta.
+pub const MYSQL_SERVER_VERSION: &str = concat!("8.0.36-Rosetta-", env!("CARGO_PKG_VERSION"));
+
 /// Version of this protocol; bumped on any incompatible change.
 pub const PROTOCOL_VERSION: u16 = 1;
 

@@ -7,7 +7,7 @@ use rosetta_types::ops::{self, ArithOp};
 use rosetta_types::{Decimal, Value};
 
 use super::expr::{BExpr, CmpOp, SubPlan};
-use super::functions::{Agg, Func};
+use super::functions::{Agg, Func, TableFunc};
 use super::plan::{Access, AggCall, Plan, SortKey};
 use crate::catalog::{Catalog, DatabaseDef, TableDef};
 use crate::error::{Error, Result};
@@ -528,6 +528,7 @@ impl<'a> Binder<'a> {
                 }
                 Ok((plan, Scope { cols }))
             }
+            bc::FromItem::Function { function, alias } => self.table_function(function, alias),
             bc::FromItem::Join {
                 left,
                 right,
@@ -569,6 +570,77 @@ impl<'a> Binder<'a> {
                 Ok(join_plans(lp, ls, rp, rs, *kind, on))
             }
         }
+    }
+
+    /// A set-returning function in FROM. Its arguments may refer to enclosing queries
+    /// (not to other items of the same FROM: no LATERAL).
+    fn table_function(
+        &mut self,
+        f: &bc::Function,
+        alias: &Option<bc::TableAlias>,
+    ) -> Result<(Plan, Scope)> {
+        let undefined = || Error::UndefinedFunction(format!("{}()", f.name));
+        let func = TableFunc::lookup(&f.namespace, &f.name, f.args.len()).ok_or_else(undefined)?;
+        let empty = Scope::default();
+        let mut args = Vec::with_capacity(f.args.len());
+        let mut types = Vec::with_capacity(f.args.len());
+        for a in &f.args {
+            let (x, t) = self.expr(a, &empty)?;
+            args.push(x);
+            types.push(t);
+        }
+        let ty = match func {
+            TableFunc::GenerateSeries => {
+                let ty = types
+                    .iter()
+                    .copied()
+                    .reduce(|a, b| ops::common_type(&a, &b).unwrap_or(a))
+                    .unwrap_or(DataType::Integer);
+                if !is_numeric(&ty) {
+                    return Err(Error::UndefinedFunction(format!(
+                        "generate_series({})",
+                        types
+                            .iter()
+                            .map(rosetta_types::type_name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+                args = args
+                    .into_iter()
+                    .map(|a| {
+                        self.infer_param(&a, ty);
+                        coerce_literal(a, &ty)
+                    })
+                    .collect::<Result<_>>()?;
+                ty
+            }
+            TableFunc::Unnest => match types.first().and_then(|t| t.element()) {
+                Some(e) => e,
+                None => return Err(undefined()),
+            },
+        };
+        let name = match alias {
+            Some(a) => a.columns.first().unwrap_or(&a.name).value.clone(),
+            None => f.name.clone(),
+        };
+        let qualifier = Some(
+            alias
+                .as_ref()
+                .map_or(f.name.clone(), |a| a.name.value.clone()),
+        );
+        Ok((
+            Plan::Function { func, args },
+            Scope {
+                cols: vec![ScopeCol {
+                    qualifier,
+                    name,
+                    ty,
+                    table_id: 0,
+                    colno: 0,
+                }],
+            },
+        ))
     }
 
     // ----- expressions ---------------------------------------------------------------
@@ -818,7 +890,126 @@ impl<'a> Binder<'a> {
                 }
             }
             Expr::Function(f) => self.function(f, scope)?,
+            Expr::Array(items) => self.array(items, scope)?,
+            Expr::ArraySubquery(query) => {
+                let (sub, cols) = self.subquery(query, scope)?;
+                if cols.len() != 1 {
+                    return Err(Error::Syntax("subquery must return only one column".into()));
+                }
+                let ty = array_type(cols[0].ty)?;
+                (BExpr::ArraySubquery(sub), ty)
+            }
+            Expr::AnyAll {
+                left,
+                op,
+                right,
+                all,
+            } => self.any_all(left, *op, right, *all, scope)?,
+            Expr::Subscript { expr, index } => {
+                let (a, at) = self.expr(expr, scope)?;
+                let Some(element) = at.element() else {
+                    return Err(Error::DatatypeMismatch(format!(
+                        "cannot subscript type {} because it does not support subscripting",
+                        rosetta_types::type_name(&at)
+                    )));
+                };
+                let (i, it) = self.expr(index, scope)?;
+                self.infer_param(&i, DataType::Integer);
+                let i = coerce_literal(i, &DataType::Integer)?;
+                if !matches!(self.param_type(&i).unwrap_or(it), t if is_integer(&t))
+                    && !matches!(i, BExpr::Const(Value::Null))
+                {
+                    return Err(Error::DatatypeMismatch(
+                        "array subscript must have type integer".into(),
+                    ));
+                }
+                (BExpr::Subscript(a.boxed(), i.boxed()), element)
+            }
         })
+    }
+
+    /// `ARRAY[…]`: the elements' common type (untyped literals and NULLs adapt to it;
+    /// `text` when nothing else decides).
+    fn array(&mut self, items: &[Expr], scope: &Scope) -> Result<(BExpr, DataType)> {
+        let mut bound = Vec::with_capacity(items.len());
+        let mut ty: Option<DataType> = None;
+        for item in items {
+            let (x, t) = self.expr(item, scope)?;
+            ty = unify(ty, &x, t);
+            bound.push((x, t));
+        }
+        let element = ty.unwrap_or(DataType::Text);
+        let array = array_type(element)?;
+        let bound = bound
+            .into_iter()
+            .map(|(x, t)| {
+                self.infer_param(&x, element);
+                let literal = matches!(x, BExpr::Const(Value::Text(_) | Value::Null));
+                let x = coerce_literal(x, &element)?;
+                // Elements of another type convert to the array's element type.
+                Ok(
+                    if literal || t == element || self.param_type(&x).is_some() {
+                        x
+                    } else {
+                        BExpr::Cast(x.boxed(), element)
+                    },
+                )
+            })
+            .collect::<Result<_>>()?;
+        Ok((BExpr::Array(bound), array))
+    }
+
+    /// `left op ANY|ALL (right)`: `right` must be an array (an untyped literal is read
+    /// as an array of the left side's type); the left side is compared with its elements.
+    fn any_all(
+        &mut self,
+        left: &Expr,
+        op: bc::BinaryOp,
+        right: &Expr,
+        all: bool,
+        scope: &Scope,
+    ) -> Result<(BExpr, DataType)> {
+        let cmp = match op {
+            bc::BinaryOp::Eq => CmpOp::Eq,
+            bc::BinaryOp::NotEq => CmpOp::NotEq,
+            bc::BinaryOp::Lt => CmpOp::Lt,
+            bc::BinaryOp::LtEq => CmpOp::LtEq,
+            bc::BinaryOp::Gt => CmpOp::Gt,
+            bc::BinaryOp::GtEq => CmpOp::GtEq,
+            other => {
+                return Err(Error::UndefinedFunction(format!(
+                    "operator {other:?} with ANY/ALL"
+                )))
+            }
+        };
+        let (l, lt) = self.expr(left, scope)?;
+        let (r, rt) = self.expr(right, scope)?;
+        let (r, rt) = match (&r, rt.element()) {
+            (_, Some(_)) => (r, rt),
+            (BExpr::Const(Value::Text(_) | Value::Null), None) | (BExpr::Param(_), None) => {
+                let at = array_type(lt)?;
+                self.infer_param(&r, at);
+                (coerce_literal(r, &at)?, at)
+            }
+            _ => {
+                return Err(Error::DatatypeMismatch(format!(
+                    "op ANY/ALL (array) requires array on right side, got {}",
+                    rosetta_types::type_name(&rt)
+                )))
+            }
+        };
+        let element = rt.element().unwrap_or(DataType::Text);
+        self.infer_param(&l, element);
+        let l = coerce_literal(l, &element)?;
+        Ok((
+            BExpr::AnyAll {
+                op: cmp,
+                left: l.boxed(),
+                right: r.boxed(),
+                all,
+            },
+            DataType::Boolean,
+        ))
     }
 
     fn subquery(&mut self, q: &bc::Query, scope: &Scope) -> Result<(SubPlan, Vec<OutCol>)> {
@@ -841,7 +1032,7 @@ impl<'a> Binder<'a> {
     fn function(&mut self, f: &bc::Function, scope: &Scope) -> Result<(BExpr, DataType)> {
         if f.namespace == "std" || f.namespace == "pg" {
             if let Some(agg) = Agg::lookup(&f.name) {
-                if f.args.len() > 1 || (f.args.is_empty() && !f.star) {
+                if f.args.len() != agg.arity() && !(f.args.is_empty() && f.star) {
                     return Err(Error::UndefinedFunction(format!("{}()", f.name)));
                 }
                 if self.aggs.is_none() {
@@ -851,8 +1042,10 @@ impl<'a> Binder<'a> {
                 }
                 let saved = self.aggs.take();
                 let arg = f.args.first().map(|a| self.expr(a, scope)).transpose();
+                let separator = f.args.get(1).map(|a| self.expr(a, scope)).transpose();
                 self.aggs = saved;
                 let arg = arg?;
+                let separator = separator?.map(|s| s.0);
                 let ty = agg.result_type(arg.as_ref().map(|a| &a.1));
                 if matches!(agg, Agg::Sum | Agg::Avg) {
                     if let Some((_, t)) = &arg {
@@ -870,6 +1063,7 @@ impl<'a> Binder<'a> {
                     agg,
                     arg: arg.map(|a| a.0),
                     distinct: f.distinct,
+                    separator,
                 });
                 return Ok((BExpr::AggRef(aggs.len() - 1), ty));
             }
@@ -941,6 +1135,13 @@ impl<'a> Binder<'a> {
             B::GtEq => cmp(CmpOp::GtEq),
             B::And => (BExpr::And(l.boxed(), r.boxed()), DataType::Boolean),
             B::Or => (BExpr::Or(l.boxed(), r.boxed()), DataType::Boolean),
+            B::Concat if lt.element().is_some() || rt.element().is_some() => {
+                // `array || array`: array_cat (an untyped literal is an array literal).
+                let at = if lt.element().is_some() { lt } else { rt };
+                let l = coerce_literal(l, &at)?;
+                let r = coerce_literal(r, &at)?;
+                (BExpr::Call(Func::ArrayCat, vec![l, r]), at)
+            }
             B::Concat => (BExpr::Concat(l.boxed(), r.boxed()), DataType::Text),
             B::RegexMatch {
                 case_insensitive,
@@ -987,6 +1188,17 @@ impl<'a> Binder<'a> {
             }
         }
     }
+}
+
+fn is_integer(t: &DataType) -> bool {
+    matches!(t, DataType::SmallInt | DataType::Integer | DataType::BigInt)
+}
+
+/// The array type over `element` (arrays of arrays are refused: one dimension only).
+fn array_type(element: DataType) -> Result<DataType> {
+    element
+        .array_of()
+        .ok_or_else(|| Error::Unsupported("multidimensional arrays".into()))
 }
 
 fn is_numeric(t: &DataType) -> bool {
@@ -1142,6 +1354,8 @@ fn default_name(e: &Expr) -> String {
             _ => "?column?".into(),
         },
         Expr::Case { .. } => "case".into(),
+        Expr::Array(_) | Expr::ArraySubquery(_) => "array".into(),
+        Expr::Subscript { expr, .. } => default_name(expr),
         Expr::Exists { .. } => "exists".into(),
         _ => "?column?".into(),
     }
@@ -1264,6 +1478,19 @@ fn rewrite_children(e: BExpr, f: &mut dyn FnMut(BExpr) -> BExpr) -> BExpr {
             case_insensitive,
         },
         BExpr::Call(func, args) => BExpr::Call(func, args.into_iter().map(&mut *f).collect()),
+        BExpr::Array(items) => BExpr::Array(items.into_iter().map(&mut *f).collect()),
+        BExpr::AnyAll {
+            op,
+            left,
+            right,
+            all,
+        } => BExpr::AnyAll {
+            op,
+            left: b(left),
+            right: b(right),
+            all,
+        },
+        BExpr::Subscript(a, i) => BExpr::Subscript(b(a), b(i)),
         BExpr::Case {
             operand,
             branches,
@@ -1306,6 +1533,7 @@ fn has_subquery(e: &BExpr) -> bool {
         matches!(
             x,
             BExpr::Subquery(_)
+                | BExpr::ArraySubquery(_)
                 | BExpr::Exists { .. }
                 | BExpr::InSubquery { .. }
                 | BExpr::Outer { .. }
@@ -1455,6 +1683,7 @@ fn is_constant(e: &BExpr) -> bool {
             BExpr::Column(_)
                 | BExpr::Outer { .. }
                 | BExpr::Subquery(_)
+                | BExpr::ArraySubquery(_)
                 | BExpr::Exists { .. }
                 | BExpr::InSubquery { .. }
                 | BExpr::AggRef(_)

@@ -91,7 +91,8 @@ impl<'a> ExecCtx<'a> {
         Ok(rows)
     }
 
-    fn check_cancel(&self) -> Result<()> {
+    /// Fails with "canceled" once the statement has been canceled.
+    pub fn check_cancel(&self) -> Result<()> {
         if self.cancel.load(AtomicOrdering::Relaxed) {
             return Err(Error::Canceled);
         }
@@ -121,6 +122,13 @@ pub fn run(plan: &Plan, ctx: &ExecCtx) -> Result<Vec<Row>> {
                 Ok(true)
             })?;
             out
+        }
+        Plan::Function { func, args } => {
+            let mut values = Vec::with_capacity(args.len());
+            for a in args {
+                values.push(a.eval(&[], ctx)?);
+            }
+            func.rows(&values, &|| ctx.check_cancel())?
         }
         Plan::Virtual { name, filter } => {
             let rows = crate::vcat::rows(name, ctx)?;
@@ -190,6 +198,9 @@ pub fn run(plan: &Plan, ctx: &ExecCtx) -> Result<Vec<Row>> {
                     )
                 });
                 for (acc, call) in entry.1.iter_mut().zip(aggs) {
+                    if let Some(sep) = &call.separator {
+                        acc.set_separator(sep.eval(r, ctx)?);
+                    }
                     let v = call.arg.as_ref().map(|a| a.eval(r, ctx)).transpose()?;
                     acc.add(v, ctx.semantics)?;
                 }

@@ -135,6 +135,19 @@ pub enum BExpr {
     Call(Func, Vec<BExpr>),
     /// Placeholder for aggregate `i` while binding a grouped query (never evaluated).
     AggRef(usize),
+    /// `ARRAY[a, b, …]`, elements already coerced to the array's element type.
+    Array(Vec<BExpr>),
+    /// `ARRAY(subquery)`: the subquery's first column, in row order.
+    ArraySubquery(SubPlan),
+    /// `left op ANY (right)` (`all` = false) or `left op ALL (right)` over an array.
+    AnyAll {
+        op: CmpOp,
+        left: Box<BExpr>,
+        right: Box<BExpr>,
+        all: bool,
+    },
+    /// `array[index]`, 1-based; NULL when out of range.
+    Subscript(Box<BExpr>, Box<BExpr>),
 }
 
 impl BExpr {
@@ -156,7 +169,8 @@ impl BExpr {
             | BExpr::Param(_)
             | BExpr::AggRef(_)
             | BExpr::Exists { .. }
-            | BExpr::Subquery(_) => false,
+            | BExpr::Subquery(_)
+            | BExpr::ArraySubquery(_) => false,
             BExpr::Not(a) | BExpr::Neg(a) | BExpr::IsNull(a, _) | BExpr::Cast(a, _) => any(a),
             BExpr::IsBool { expr, .. } | BExpr::InSubquery { expr, .. } => any(expr),
             BExpr::And(a, b)
@@ -182,7 +196,9 @@ impl BExpr {
                     || branches.iter().any(|(w, t)| any(w) || any(t))
                     || else_result.as_deref().is_some_and(any)
             }
-            BExpr::Call(_, args) => args.iter().any(any),
+            BExpr::Call(_, args) | BExpr::Array(args) => args.iter().any(any),
+            BExpr::AnyAll { left, right, .. } => any(left) || any(right),
+            BExpr::Subscript(a, i) => any(a) || any(i),
         }
     }
 
@@ -279,6 +295,24 @@ impl BExpr {
                     .map(|e| e.transform(f))
                     .collect::<Result<_>>()?,
             ),
+            BExpr::Array(items) => BExpr::Array(
+                items
+                    .into_iter()
+                    .map(|e| e.transform(f))
+                    .collect::<Result<_>>()?,
+            ),
+            BExpr::AnyAll {
+                op,
+                left,
+                right,
+                all,
+            } => BExpr::AnyAll {
+                op,
+                left: t(left)?,
+                right: t(right)?,
+                all,
+            },
+            BExpr::Subscript(a, i) => BExpr::Subscript(t(a)?, t(i)?),
             other => other,
         };
         f(e)
@@ -475,6 +509,58 @@ impl BExpr {
                 f.call(&vals, ctx)?
             }
             BExpr::AggRef(_) => return Err(Error::Internal("unbound aggregate".into())),
+            BExpr::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for e in items {
+                    out.push(e.eval(row, ctx)?);
+                }
+                Value::Array(out)
+            }
+            BExpr::ArraySubquery(sub) => Value::Array(
+                ctx.run_subquery(sub, row)?
+                    .into_iter()
+                    .map(|r| r.into_iter().next().unwrap_or(Value::Null))
+                    .collect(),
+            ),
+            BExpr::AnyAll {
+                op,
+                left,
+                right,
+                all,
+            } => {
+                let l = left.eval(row, ctx)?;
+                match right.eval(row, ctx)? {
+                    Value::Null => Value::Null,
+                    Value::Array(items) => any_all(*op, &l, &items, *all)?,
+                    other => {
+                        return Err(Error::DatatypeMismatch(format!(
+                            "op ANY/ALL (array) requires array on right side, got {}",
+                            value_type_name(&other)
+                        )))
+                    }
+                }
+            }
+            BExpr::Subscript(a, i) => match (a.eval(row, ctx)?, i.eval(row, ctx)?) {
+                (Value::Null, _) | (_, Value::Null) => Value::Null,
+                (Value::Array(items), index) => {
+                    let Some(index) = index.as_i64() else {
+                        return Err(Error::DatatypeMismatch(
+                            "array subscript must have type integer".into(),
+                        ));
+                    };
+                    usize::try_from(index)
+                        .ok()
+                        .and_then(|i| i.checked_sub(1))
+                        .and_then(|i| items.into_iter().nth(i))
+                        .unwrap_or(Value::Null)
+                }
+                (other, _) => {
+                    return Err(Error::DatatypeMismatch(format!(
+                        "cannot subscript type {} because it does not support subscripting",
+                        value_type_name(&other)
+                    )))
+                }
+            },
         })
     }
 
@@ -482,6 +568,32 @@ impl BExpr {
     pub fn test(&self, row: &[Value], ctx: &ExecCtx) -> Result<bool> {
         Ok(self.eval(row, ctx)?.truth() == Some(true))
     }
+}
+
+/// The SQL type name of a value, for messages.
+fn value_type_name(v: &Value) -> String {
+    v.data_type()
+        .map(|t| rosetta_types::type_name(&t))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// `l op ANY/ALL (items)` with SQL's three-valued logic: ANY is true as soon as one
+/// comparison is true, ALL false as soon as one is false; otherwise a NULL comparison
+/// makes the answer NULL. An empty array gives false for ANY and true for ALL.
+fn any_all(op: CmpOp, l: &Value, items: &[Value], all: bool) -> Result<Value> {
+    let mut saw_null = false;
+    for item in items {
+        match ops::compare(l, item)? {
+            Some(o) if op.test(o) != all => return Ok(Value::Bool(!all)),
+            Some(_) => {}
+            None => saw_null = true,
+        }
+    }
+    Ok(if saw_null {
+        Value::Null
+    } else {
+        Value::Bool(all)
+    })
 }
 
 fn in_values<'a>(
@@ -569,6 +681,29 @@ impl fmt::Display for BExpr {
                 write!(f, ")")
             }
             BExpr::AggRef(i) => write!(f, "agg[{i}]"),
+            BExpr::Array(items) => {
+                write!(f, "ARRAY[")?;
+                for (i, e) in items.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                write!(f, "]")
+            }
+            BExpr::ArraySubquery(_) => write!(f, "ARRAY(subquery)"),
+            BExpr::AnyAll {
+                op,
+                left,
+                right,
+                all,
+            } => write!(
+                f,
+                "{left} {} {}({right})",
+                op.symbol(),
+                if *all { "ALL" } else { "ANY" }
+            ),
+            BExpr::Subscript(a, i) => write!(f, "({a})[{i}]"),
         }
     }
 }

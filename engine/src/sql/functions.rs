@@ -41,9 +41,24 @@ pub enum Func {
     CurrentSchema,
     Greatest,
     Least,
+    /// `array_cat(a, b)` and `a || b` on arrays (NULL operands are skipped).
+    ArrayCat,
+    /// `array_upper(a, dim)`.
+    ArrayUpper,
+    /// `array_lower(a, dim)`.
+    ArrayLower,
+    /// `array_length(a, dim)`.
+    ArrayLength,
+    /// `cardinality(a)`.
+    Cardinality,
+    /// `array_to_string(a, separator [, null_string])`.
+    ArrayToString,
     /// A virtual-catalog helper (`pg_catalog.pg_table_is_visible`, `format_type`, …),
     /// implemented in [`crate::vcat`].
     Catalog(crate::vcat::CatalogFn),
+    /// `mysql.variable(name)`: a MySQL system variable (`@@name`), see
+    /// [`mysql_variable`].
+    MysqlVariable,
 }
 
 /// An aggregate.
@@ -54,6 +69,105 @@ pub enum Agg {
     Avg,
     Min,
     Max,
+    /// `string_agg(text, separator)`.
+    StringAgg,
+    /// `array_agg(value)` (NULLs included).
+    ArrayAgg,
+}
+
+/// A set-returning function usable in FROM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableFunc {
+    /// `generate_series(start, stop [, step])` over integers or numerics.
+    GenerateSeries,
+    /// `unnest(array)`: one row per element.
+    Unnest,
+}
+
+/// Most rows one `generate_series` may produce (it is materialized).
+const MAX_SERIES_ROWS: u64 = 100_000_000;
+
+impl TableFunc {
+    /// Resolves a table function by name and argument count.
+    pub fn lookup(namespace: &str, name: &str, nargs: usize) -> Option<TableFunc> {
+        if namespace != "std" && namespace != "pg" {
+            return None;
+        }
+        Some(match (name, nargs) {
+            ("generate_series", 2 | 3) => TableFunc::GenerateSeries,
+            ("unnest", 1) => TableFunc::Unnest,
+            _ => return None,
+        })
+    }
+
+    /// The function's SQL name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TableFunc::GenerateSeries => "generate_series",
+            TableFunc::Unnest => "unnest",
+        }
+    }
+
+    /// The rows for these argument values (arguments already of the result type).
+    pub fn rows(
+        &self,
+        args: &[Value],
+        check_cancel: &dyn Fn() -> Result<()>,
+    ) -> Result<Vec<Vec<Value>>> {
+        if args.iter().any(Value::is_null) {
+            return Ok(vec![]);
+        }
+        match self {
+            TableFunc::Unnest => match args.first() {
+                Some(Value::Array(items)) => Ok(items.iter().map(|v| vec![v.clone()]).collect()),
+                _ => Err(Error::DatatypeMismatch("unnest needs an array".into())),
+            },
+            TableFunc::GenerateSeries => {
+                let start = args.first().cloned().unwrap_or(Value::Null);
+                let stop = args.get(1).cloned().unwrap_or(Value::Null);
+                let step = args.get(2).cloned().unwrap_or(Value::Int32(1));
+                let zero = Value::Int32(0);
+                let step_sign = ops::compare(&step, &zero)?.unwrap_or(Ordering::Equal);
+                if step_sign == Ordering::Equal {
+                    return Err(Error::InvalidParameter(
+                        "step size cannot equal zero".into(),
+                    ));
+                }
+                let mut out = Vec::new();
+                let mut v = start;
+                loop {
+                    let past = match ops::compare(&v, &stop)?.unwrap_or(Ordering::Equal) {
+                        Ordering::Greater => step_sign == Ordering::Greater,
+                        Ordering::Less => step_sign == Ordering::Less,
+                        Ordering::Equal => false,
+                    };
+                    if past {
+                        break;
+                    }
+                    if out.len() as u64 >= MAX_SERIES_ROWS {
+                        return Err(Error::InvalidParameter(
+                            "generate_series would produce too many rows".into(),
+                        ));
+                    }
+                    if out.len() % 65_536 == 0 {
+                        check_cancel()?;
+                    }
+                    out.push(vec![v.clone()]);
+                    v = match ops::arith(
+                        ArithOp::Add,
+                        &v,
+                        &step,
+                        &Semantics::for_dialect(rosetta_bytecode::Dialect::Postgres),
+                    ) {
+                        Ok(n) => n,
+                        // Past the type's range: the series ends (as in PostgreSQL).
+                        Err(_) => break,
+                    };
+                }
+                Ok(out)
+            }
+        }
+    }
 }
 
 impl Agg {
@@ -65,8 +179,18 @@ impl Agg {
             "avg" => Agg::Avg,
             "min" => Agg::Min,
             "max" => Agg::Max,
+            "string_agg" => Agg::StringAgg,
+            "array_agg" => Agg::ArrayAgg,
             _ => return None,
         })
+    }
+
+    /// How many arguments the aggregate takes (`count(*)` aside).
+    pub fn arity(self) -> usize {
+        match self {
+            Agg::StringAgg => 2,
+            _ => 1,
+        }
     }
 
     /// The result type for an argument type (PostgreSQL's rules).
@@ -84,6 +208,12 @@ impl Agg {
             (Agg::Sum | Agg::Avg, _) => numeric,
             (Agg::Min | Agg::Max, Some(t)) => *t,
             (Agg::Min | Agg::Max, None) => DataType::Text,
+            (Agg::StringAgg, _) => DataType::Text,
+            (Agg::ArrayAgg, t) => t
+                .copied()
+                .unwrap_or(DataType::Text)
+                .array_of()
+                .unwrap_or(DataType::Array(rosetta_bytecode::ElementType::Text)),
         }
     }
 }
@@ -95,6 +225,8 @@ pub struct Accumulator {
     count: i64,
     value: Value,
     seen: Option<std::collections::HashSet<Vec<u8>>>,
+    /// `string_agg`: the separator given with the value being added.
+    separator: Value,
 }
 
 impl Accumulator {
@@ -105,7 +237,13 @@ impl Accumulator {
             count: 0,
             value: Value::Null,
             seen: distinct.then(Default::default),
+            separator: Value::Null,
         }
+    }
+
+    /// Sets the separator that goes before the next value (`string_agg`).
+    pub fn set_separator(&mut self, separator: Value) {
+        self.separator = separator;
     }
 
     /// Folds one input value in (`None` = `count(*)`).
@@ -114,7 +252,7 @@ impl Accumulator {
             self.count += 1;
             return Ok(());
         };
-        if v.is_null() {
+        if v.is_null() && self.agg != Agg::ArrayAgg {
             return Ok(());
         }
         if let Some(seen) = &mut self.seen {
@@ -143,6 +281,23 @@ impl Accumulator {
                     self.value = v;
                 }
             }
+            Agg::StringAgg => {
+                let text = to_text(&v).unwrap_or_default();
+                self.value = match std::mem::replace(&mut self.value, Value::Null) {
+                    Value::Text(mut acc) => {
+                        if let Some(sep) = to_text(&self.separator) {
+                            acc.push_str(&sep);
+                        }
+                        acc.push_str(&text);
+                        Value::Text(acc)
+                    }
+                    _ => Value::Text(text),
+                };
+            }
+            Agg::ArrayAgg => match &mut self.value {
+                Value::Array(items) => items.push(v),
+                _ => self.value = Value::Array(vec![v]),
+            },
         }
         Ok(())
     }
@@ -151,7 +306,7 @@ impl Accumulator {
     pub fn finish(self, sem: &Semantics) -> Result<Value> {
         Ok(match self.agg {
             Agg::Count => Value::Int64(self.count),
-            Agg::Sum | Agg::Min | Agg::Max => self.value,
+            Agg::Sum | Agg::Min | Agg::Max | Agg::StringAgg | Agg::ArrayAgg => self.value,
             Agg::Avg => {
                 if self.count == 0 {
                     Value::Null
@@ -191,6 +346,12 @@ fn widen_for_sum(v: Value) -> Value {
 impl Func {
     /// Resolves a scalar function by name and argument count.
     pub fn lookup(namespace: &str, name: &str, nargs: usize) -> Option<Func> {
+        if namespace == "mysql" {
+            return match (name, nargs) {
+                ("variable", 1) => Some(Func::MysqlVariable),
+                _ => None,
+            };
+        }
         if namespace == "pg" {
             if let Some(f) = crate::vcat::CatalogFn::lookup(name) {
                 return Some(Func::Catalog(f));
@@ -227,6 +388,12 @@ impl Func {
             ("current_schema", 0) => Func::CurrentSchema,
             ("greatest", n) if n > 0 => Func::Greatest,
             ("least", n) if n > 0 => Func::Least,
+            ("array_cat", 2) => Func::ArrayCat,
+            ("array_upper", 2) => Func::ArrayUpper,
+            ("array_lower", 2) => Func::ArrayLower,
+            ("array_length", 2) => Func::ArrayLength,
+            ("cardinality", 1) => Func::Cardinality,
+            ("array_to_string", 2 | 3) => Func::ArrayToString,
             _ => {
                 return crate::vcat::CatalogFn::lookup(name).map(Func::Catalog);
             }
@@ -257,6 +424,14 @@ impl Func {
                 },
             },
             Func::Length | Func::OctetLength | Func::Strpos => DataType::Integer,
+            Func::ArrayUpper | Func::ArrayLower | Func::ArrayLength | Func::Cardinality => {
+                DataType::Integer
+            }
+            Func::ArrayCat => args
+                .iter()
+                .copied()
+                .find(|t| t.element().is_some())
+                .unwrap_or(DataType::Array(rosetta_bytecode::ElementType::Text)),
             Func::Now => DataType::Timestamp,
             Func::CurrentDate => DataType::Date,
             Func::Catalog(f) => f.result_type(),
@@ -282,6 +457,8 @@ impl Func {
                 | Func::NullIf
                 | Func::Greatest
                 | Func::Least
+                | Func::ArrayCat
+                | Func::ArrayToString
                 | Func::Catalog(_)
         );
         if strict && args.iter().any(Value::is_null) {
@@ -423,9 +600,52 @@ impl Func {
             Func::Now => Value::Timestamp(ctx.statement_time),
             Func::CurrentDate => Value::Date(ctx.statement_time.div_euclid(86_400_000_000) as i32),
             Func::Version => Value::Text(crate::VERSION_STRING.to_string()),
+            Func::MysqlVariable => mysql_variable(&text(0).unwrap_or_default())?,
             Func::CurrentUser => Value::Text(ctx.user.to_string()),
             Func::CurrentDatabase => Value::Text(ctx.database.name.clone()),
             Func::CurrentSchema => Value::Text("public".into()),
+            Func::ArrayCat => match (arg(0), arg(1)) {
+                (Value::Array(mut a), Value::Array(b)) => {
+                    a.extend(b);
+                    Value::Array(a)
+                }
+                (a @ Value::Array(_), Value::Null) => a,
+                (Value::Null, b) => b,
+                (a, b) => {
+                    return Err(Error::DatatypeMismatch(format!(
+                        "array_cat needs arrays, got {a:?} and {b:?}"
+                    )))
+                }
+            },
+            Func::ArrayUpper | Func::ArrayLower | Func::ArrayLength | Func::Cardinality => {
+                let Value::Array(items) = arg(0) else {
+                    return Err(no_fn(&self.name(), &arg(0)));
+                };
+                // One dimension only: any other dimension does not exist (NULL), and an
+                // empty array has no dimensions at all.
+                if items.is_empty() && *self != Func::Cardinality
+                    || (*self != Func::Cardinality && int(1) != Some(1))
+                {
+                    return Ok(Value::Null);
+                }
+                let len = i32::try_from(items.len()).map_err(|_| range("integer"))?;
+                Value::Int32(match self {
+                    Func::ArrayLower => 1,
+                    _ => len,
+                })
+            }
+            Func::ArrayToString => match (arg(0), text(1)) {
+                (Value::Array(items), Some(sep)) => {
+                    let null_text = text(2);
+                    let parts: Vec<String> = items
+                        .iter()
+                        .filter_map(|v| to_text(v).or_else(|| null_text.clone()))
+                        .collect();
+                    Value::Text(parts.join(&sep))
+                }
+                (Value::Null, _) | (_, None) => Value::Null,
+                (v, _) => return Err(no_fn("array_to_string", &v)),
+            },
             Func::Catalog(f) => f.call(args, ctx)?,
         })
     }
@@ -442,4 +662,43 @@ fn no_fn(name: &str, v: &Value) -> Error {
             .map(|t| rosetta_types::type_name(&t))
             .unwrap_or_else(|| "unknown".into())
     ))
+}
+
+/// The value of MySQL system variable `name` (what `@@name` and `SHOW VARIABLES` show).
+///
+/// These describe how Rosetta actually behaves for MySQL sessions (UTF-8 only, UTC, case
+/// kept in names, snapshot isolation reported as REPEATABLE-READ), so connectors that
+/// decide things from them decide right. Session-level changes made with `SET` are not
+/// reflected yet. Unknown names fail like MySQL's ER_UNKNOWN_SYSTEM_VARIABLE.
+pub fn mysql_variable(name: &str) -> Result<Value> {
+    let name = name.to_ascii_lowercase();
+    let text = |s: &str| Ok(Value::Text(s.to_string()));
+    match name.as_str() {
+        "version" => text(rosetta_proto::MYSQL_SERVER_VERSION),
+        "version_comment" => text("Rosetta"),
+        "autocommit" => text("1"),
+        "sql_mode" => text("STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION"),
+        "character_set_client"
+        | "character_set_connection"
+        | "character_set_database"
+        | "character_set_results"
+        | "character_set_server"
+        | "character_set_system" => text("utf8mb4"),
+        "collation_connection" | "collation_database" | "collation_server" => text("utf8mb4_bin"),
+        "max_allowed_packet" => text("67108864"),
+        "lower_case_table_names" => text("0"),
+        "time_zone" => text("+00:00"),
+        "system_time_zone" => text("UTC"),
+        "transaction_isolation" | "tx_isolation" => text("REPEATABLE-READ"),
+        "transaction_read_only" | "tx_read_only" => text("0"),
+        "interactive_timeout" | "wait_timeout" => text("28800"),
+        "net_write_timeout" => text("60"),
+        "license" => text("Apache-2.0"),
+        "performance_schema" => text("0"),
+        "have_ssl" | "have_openssl" => text("DISABLED"),
+        "init_connect" => text(""),
+        _ => Err(Error::InvalidParameter(format!(
+            "Unknown system variable '{name}'"
+        ))),
+    }
 }

@@ -17,6 +17,9 @@ pub mod functions;
 pub mod plan;
 pub mod write;
 
+#[cfg(test)]
+mod tests;
+
 use rosetta_bytecode::{self as bc, DataType};
 use rosetta_types::Value;
 

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use rosetta_bytecode::{JoinKind, SetOperator};
 
 use super::expr::BExpr;
-use super::functions::Agg;
+use super::functions::{Agg, TableFunc};
 use crate::catalog::{IndexDef, TableDef};
 
 /// How a table scan reaches its rows.
@@ -39,6 +39,8 @@ pub struct AggCall {
     pub agg: Agg,
     pub arg: Option<BExpr>,
     pub distinct: bool,
+    /// The second argument of `string_agg(value, separator)`.
+    pub separator: Option<BExpr>,
 }
 
 /// One key of a sort.
@@ -62,6 +64,12 @@ pub enum Plan {
         table: TableDef,
         access: Access,
         filter: Option<BExpr>,
+    },
+    /// A set-returning function in FROM (`generate_series(1, 3)`, `unnest(a)`): one
+    /// column; the arguments are evaluated once, against the enclosing query's row.
+    Function {
+        func: TableFunc,
+        args: Vec<BExpr>,
     },
     /// A virtual catalog table (`pg_catalog.pg_class`, `information_schema.tables`, …).
     Virtual {
@@ -178,6 +186,10 @@ impl Plan {
                 if let Some(f) = filter {
                     let _ = write!(line, " filter: {f}");
                 }
+                vec![]
+            }
+            Plan::Function { func, args } => {
+                let _ = write!(line, "Function Scan on {}({})", func.name(), list(args));
                 vec![]
             }
             Plan::Virtual { name, filter } => {

@@ -243,7 +243,7 @@ impl StartupHandler for PgConnection {
                         into_pgwire(info)
                     })?;
                 st.auth = AuthPhase::Done;
-                st.txn = Some(rosetta_proto::TxnState::Idle);
+                st.set_txn(rosetta_proto::TxnState::Idle);
                 client.set_pid_and_secret_key(
                     session.session_id as i32,
                     SecretKey::I32(session.secret as i32),

@@ -14,6 +14,10 @@
 //!   Sync (as PostgreSQL does). Only FATAL errors are returned to pgwire, which sends them
 //!   and closes the connection.
 
+// `Fail` carries pgwire's `ErrorInfo` (~400 bytes) by value: it lives for one step of one
+// message on the error path, where boxing buys nothing.
+#![allow(clippy::result_large_err)]
+
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Debug;
 use std::path::PathBuf;
@@ -50,7 +54,7 @@ use super::auth::AuthPhase;
 use super::errors::{self, error, fatal, into_pgwire};
 use super::types;
 use crate::engine_client::{EngineClient, EngineClientError};
-use crate::plugin_host::PluginHost;
+use crate::plugin_host::{PluginHost, StatementKind};
 
 /// What every session of one gateway shares.
 #[derive(Debug)]
@@ -72,6 +76,8 @@ pub(crate) struct PreparedStatement {
     param_types: Vec<DataType>,
     /// Result columns (empty: the statement returns no rows).
     columns: Vec<Column>,
+    /// Transaction-control role (for failed-block emulation).
+    kind: StatementKind,
 }
 
 /// Where a portal's execution stands.
@@ -109,6 +115,53 @@ pub(crate) struct ConnState {
     portals: HashMap<String, BoundPortal>,
     /// The engine's transaction state after the last request.
     pub(crate) txn: Option<TxnState>,
+    /// An error raised by the gateway itself (syntax error, bad parameter) inside a
+    /// transaction block: PostgreSQL fails the block, the engine does not know. Until the
+    /// engine reports the block ended, the gateway reports 'E', refuses statements with
+    /// 25P02 and turns COMMIT into ROLLBACK, as PostgreSQL does.
+    locally_failed: bool,
+}
+
+impl ConnState {
+    /// Records the engine's transaction state.
+    pub(crate) fn set_txn(&mut self, txn: TxnState) {
+        apply_txn(&mut self.txn, &mut self.locally_failed, txn);
+    }
+
+    /// True in a block that failed on the gateway side.
+    fn in_failed_block(&self) -> bool {
+        self.locally_failed && self.txn == Some(TxnState::InBlock)
+    }
+
+    /// The transaction status to report in ReadyForQuery.
+    fn status(&self) -> TransactionStatus {
+        if self.in_failed_block() {
+            TransactionStatus::Error
+        } else {
+            txn_status(self.txn)
+        }
+    }
+
+    /// Notes a failure: one raised by the gateway inside a block fails the block.
+    fn note_failure(&mut self, fail: &Fail) {
+        if matches!(fail, Fail::Sql(_)) && self.txn == Some(TxnState::InBlock) {
+            self.locally_failed = true;
+        }
+    }
+}
+
+fn apply_txn(slot: &mut Option<TxnState>, locally_failed: &mut bool, txn: TxnState) {
+    *slot = Some(txn);
+    if txn != TxnState::InBlock {
+        *locally_failed = false;
+    }
+}
+
+fn aborted_block() -> Fail {
+    Fail::Sql(error(
+        "25P02",
+        "current transaction is aborted, commands ignored until end of transaction block",
+    ))
 }
 
 /// One client connection; implements pgwire's handler traits (created per connection).
@@ -136,10 +189,13 @@ impl PgConnection {
     }
 }
 
-/// How a step failed: a SQL error for the client (the session goes on), or a FATAL one
-/// (the connection closes), or a client I/O failure.
+/// How a step failed: a SQL error raised by the gateway or by the engine (the session
+/// goes on), a FATAL one (the connection closes), or a client I/O failure.
 enum Fail {
+    /// Raised by the gateway (compile, parameter decoding, protocol misuse).
     Sql(ErrorInfo),
+    /// Reported by the engine (which already accounted for it in its transaction state).
+    Engine(ErrorInfo),
     Fatal(ErrorInfo),
     Io(PgWireError),
 }
@@ -156,7 +212,7 @@ impl From<&EngineClientError> for Fail {
         if info.is_fatal() {
             Fail::Fatal(info)
         } else {
-            Fail::Sql(info)
+            Fail::Engine(info)
         }
     }
 }
@@ -226,7 +282,7 @@ fn data_row(row: &[Value], columns: &[Column], formats: &[i16]) -> Result<DataRo
         let bytes = if binary {
             let ty = columns
                 .get(i)
-                .map(|c| c.data_type.clone())
+                .map(|c| c.data_type)
                 .or_else(|| value.data_type())
                 .unwrap_or(DataType::Text);
             types::encode_binary(&ty, value).map_err(|e| Fail::Sql(errors::from_wire_type(&e)))?
@@ -304,8 +360,18 @@ impl PgConnection {
             return Ok(());
         }
         for stmt in statements {
+            let mut program = stmt.bytes.clone();
+            if st.in_failed_block() {
+                match stmt.kind {
+                    StatementKind::Rollback => {}
+                    StatementKind::Commit => {
+                        program = PluginHost::rollback_program(rosetta_bytecode::Dialect::Postgres)
+                    }
+                    StatementKind::Other => return Err(aborted_block()),
+                }
+            }
             let engine = engine(st)?;
-            let mut stream = engine.execute(stmt.bytes.clone(), Vec::new(), 0).await?;
+            let mut stream = engine.execute(program, Vec::new(), 0).await?;
             let mut columns: Vec<Column> = Vec::new();
             let mut txn = None;
             let mut failure = None;
@@ -346,8 +412,8 @@ impl PgConnection {
                     }
                 }
             }
-            if txn.is_some() {
-                st.txn = txn;
+            if let Some(t) = txn {
+                st.set_txn(t);
             }
             if let Some(e) = failure {
                 return Err(e.into());
@@ -376,6 +442,7 @@ impl PgConnection {
                 handle: None,
                 param_types: Vec::new(),
                 columns: Vec::new(),
+                kind: StatementKind::Other,
             }
         } else {
             let compiled = self
@@ -390,22 +457,27 @@ impl PgConnection {
                     handle: None,
                     param_types: Vec::new(),
                     columns: Vec::new(),
+                    kind: StatementKind::Other,
                 },
                 [one] => {
+                    if st.in_failed_block() && one.kind == StatementKind::Other {
+                        return Err(aborted_block());
+                    }
                     let result = engine(st)?.prepare(one.bytes.clone(), declared).await;
                     let info = match result {
                         Ok(info) => info,
                         Err(EngineClientError::Engine(e)) => {
-                            st.txn = Some(e.txn);
+                            st.set_txn(e.txn);
                             return Err(EngineClientError::Engine(e).into());
                         }
                         Err(e) => return Err(e.into()),
                     };
-                    st.txn = Some(info.txn);
+                    st.set_txn(info.txn);
                     PreparedStatement {
                         handle: Some(info.handle),
                         param_types: info.param_types,
                         columns: info.columns,
+                        kind: one.kind,
                     }
                 }
                 _ => {
@@ -558,10 +630,12 @@ impl PgConnection {
     {
         let name = message.name.unwrap_or_default();
         let max_rows = usize::try_from(message.max_rows.max(0)).unwrap_or(0);
+        let failed_block = st.in_failed_block();
         let ConnState {
             engine,
             portals,
             txn,
+            locally_failed,
             ..
         } = st;
         let portal = portals.get_mut(&name).ok_or_else(|| {
@@ -621,9 +695,22 @@ impl PgConnection {
                     .as_mut()
                     .ok_or_else(|| Fail::Fatal(fatal("08003", "no engine connection")))?;
                 // The whole result is fetched; rows beyond the limit wait in the portal.
-                let mut stream = engine
-                    .execute_prepared(handle, portal.params.clone(), 0)
-                    .await?;
+                let mut stream = match (failed_block, portal.statement.kind) {
+                    (false, _) | (true, StatementKind::Rollback) => {
+                        engine
+                            .execute_prepared(handle, portal.params.clone(), 0)
+                            .await?
+                    }
+                    (true, StatementKind::Commit) => {
+                        let rollback =
+                            PluginHost::rollback_program(rosetta_bytecode::Dialect::Postgres);
+                        engine.execute(rollback, Vec::new(), 0).await?
+                    }
+                    (true, StatementKind::Other) => {
+                        portal.state = PortalState::Ready;
+                        return Err(aborted_block());
+                    }
+                };
                 let mut sent = 0;
                 let mut rest: VecDeque<Vec<Value>> = VecDeque::new();
                 let mut done = None;
@@ -644,11 +731,11 @@ impl PgConnection {
                         }
                         Response::Notice { message } => put(client, notice(message)).await?,
                         Response::Complete(c) => {
-                            *txn = Some(c.txn);
+                            apply_txn(txn, locally_failed, c.txn);
                             done = Some(c);
                         }
                         Response::Error(e) => {
-                            *txn = Some(e.txn);
+                            apply_txn(txn, locally_failed, e.txn);
                             failure = Some(EngineClientError::Engine(e));
                         }
                         _ => {
@@ -741,7 +828,7 @@ impl PgConnection {
     /// Reports a failure of an extended-protocol message: ERROR, then discard until Sync.
     async fn extended_failure<C>(
         &self,
-        st: &ConnState,
+        st: &mut ConnState,
         client: &mut C,
         fail: Fail,
     ) -> PgWireResult<()>
@@ -749,12 +836,13 @@ impl PgConnection {
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        st.note_failure(&fail);
         match fail {
-            Fail::Sql(info) => {
+            Fail::Sql(info) | Fail::Engine(info) => {
                 client
                     .send(PgWireBackendMessage::ErrorResponse(info.into()))
                     .await?;
-                client.set_transaction_status(txn_status(st.txn));
+                client.set_transaction_status(st.status());
                 client.set_state(PgWireConnectionState::AwaitingSync);
                 Ok(())
             }
@@ -779,15 +867,19 @@ impl SimpleQueryHandler for PgConnection {
         st.portals.remove("");
         if let Some(old) = st.statements.remove("") {
             match self.forget_statement(st, &old).await {
-                Ok(()) | Err(Fail::Sql(_)) => {}
+                Ok(()) | Err(Fail::Sql(_)) | Err(Fail::Engine(_)) => {}
                 Err(Fail::Fatal(info)) => return Err(into_pgwire(info)),
                 Err(Fail::Io(e)) => return Err(e),
             }
         }
         client.set_state(PgWireConnectionState::QueryInProgress);
-        match self.run_simple(st, client, &query.query).await {
+        let result = self.run_simple(st, client, &query.query).await;
+        if let Err(fail) = &result {
+            st.note_failure(fail);
+        }
+        match result {
             Ok(()) => {}
-            Err(Fail::Sql(info)) => {
+            Err(Fail::Sql(info)) | Err(Fail::Engine(info)) => {
                 client
                     .feed(PgWireBackendMessage::ErrorResponse(info.into()))
                     .await?;
@@ -795,7 +887,7 @@ impl SimpleQueryHandler for PgConnection {
             Err(Fail::Fatal(info)) => return Err(into_pgwire(info)),
             Err(Fail::Io(e)) => return Err(e),
         }
-        let status = txn_status(st.txn);
+        let status = st.status();
         client.set_transaction_status(status);
         client.set_state(PgWireConnectionState::ReadyForQuery);
         client
@@ -841,7 +933,7 @@ impl ExtendedQueryHandler for PgConnection {
         let st = &mut *guard;
         match self.parse(st, message).await {
             Ok(()) => {
-                client.set_transaction_status(txn_status(st.txn));
+                client.set_transaction_status(st.status());
                 client
                     .feed(PgWireBackendMessage::ParseComplete(ParseComplete::new()))
                     .await?;
@@ -881,7 +973,7 @@ impl ExtendedQueryHandler for PgConnection {
         let mut guard = self.state.lock().await;
         let st = &mut *guard;
         let result = self.execute(st, client, message).await;
-        client.set_transaction_status(txn_status(st.txn));
+        client.set_transaction_status(st.status());
         match result {
             Ok(()) => Ok(()),
             Err(fail) => self.extended_failure(st, client, fail).await,
@@ -895,7 +987,7 @@ impl ExtendedQueryHandler for PgConnection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let guard = self.state.lock().await;
+        let mut guard = self.state.lock().await;
         match self.describe(&guard, &message) {
             Ok(messages) => {
                 for m in messages {
@@ -903,7 +995,7 @@ impl ExtendedQueryHandler for PgConnection {
                 }
                 Ok(())
             }
-            Err(fail) => self.extended_failure(&guard, client, fail).await,
+            Err(fail) => self.extended_failure(&mut guard, client, fail).await,
         }
     }
 
@@ -954,7 +1046,7 @@ impl ExtendedQueryHandler for PgConnection {
         if matches!(guard.txn, None | Some(TxnState::Idle)) {
             guard.portals.clear();
         }
-        let status = txn_status(guard.txn);
+        let status = guard.status();
         client.set_transaction_status(status);
         client
             .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(

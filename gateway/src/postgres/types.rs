@@ -5,7 +5,9 @@
 //!   and ParameterDescription; [`data_type_from_oid`] maps the parameter types a client
 //!   declares in Parse back (`0` / `unknown` = let the engine infer).
 //! * [`encode_text`] / [`encode_binary`] write result values; [`decode_text`] /
-//!   [`decode_binary`] read Bind parameters. Decoding is total: bad input is a
+//!   [`decode_binary`] read Bind parameters. Text forms are the engine's own
+//!   (`rosetta_types::text` for output, `rosetta_types::cast` for input), so a value
+//!   reads and prints the same on every path. Decoding is total: bad input is a
 //!   [`WireTypeError`] carrying the SQLSTATE PostgreSQL uses (22P02, 22P03, 22003, 22007,
 //!   22021), never a panic.
 //!
@@ -15,8 +17,8 @@
 
 use std::str::FromStr;
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-use rosetta_bytecode::DataType;
+use rosetta_bytecode::{DataType, ElementType};
+use rosetta_types::cast::{cast, CastMode};
 use rosetta_types::{Decimal, Value};
 
 /// OID of `bool`.
@@ -71,32 +73,6 @@ impl WireTypeError {
         }
     }
 
-    fn syntax(ty: &DataType, text: &str) -> Self {
-        let code = match ty {
-            DataType::Date | DataType::Timestamp => "22007",
-            _ => "22P02",
-        };
-        Self::new(
-            code,
-            format!(
-                "invalid input syntax for type {}: \"{}\"",
-                short_name(ty),
-                truncate(text)
-            ),
-        )
-    }
-
-    fn range(ty: &DataType, text: &str) -> Self {
-        Self::new(
-            "22003",
-            format!(
-                "value \"{}\" is out of range for type {}",
-                truncate(text),
-                short_name(ty)
-            ),
-        )
-    }
-
     fn binary(ty: &DataType) -> Self {
         Self::new(
             "22P03",
@@ -105,34 +81,23 @@ impl WireTypeError {
     }
 }
 
-/// Keeps error messages about huge inputs small.
-fn truncate(text: &str) -> String {
-    if text.len() <= 64 {
-        return text.to_string();
-    }
-    let mut end = 64;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
-}
-
 /// The short PostgreSQL name used in input error messages.
-fn short_name(ty: &DataType) -> &'static str {
+fn short_name(ty: &DataType) -> String {
     match ty {
-        DataType::Boolean => "boolean",
-        DataType::SmallInt => "smallint",
-        DataType::Integer => "integer",
-        DataType::BigInt => "bigint",
-        DataType::Numeric { .. } => "numeric",
-        DataType::Real => "real",
-        DataType::Double => "double precision",
-        DataType::Text => "text",
-        DataType::Varchar(_) => "character varying",
-        DataType::Char(_) => "character",
-        DataType::Bytea => "bytea",
-        DataType::Date => "date",
-        DataType::Timestamp => "timestamp",
+        DataType::Boolean => "boolean".into(),
+        DataType::SmallInt => "smallint".into(),
+        DataType::Integer => "integer".into(),
+        DataType::BigInt => "bigint".into(),
+        DataType::Numeric { .. } => "numeric".into(),
+        DataType::Real => "real".into(),
+        DataType::Double => "double precision".into(),
+        DataType::Text => "text".into(),
+        DataType::Varchar(_) => "character varying".into(),
+        DataType::Char(_) => "character".into(),
+        DataType::Bytea => "bytea".into(),
+        DataType::Date => "date".into(),
+        DataType::Timestamp => "timestamp".into(),
+        DataType::Array(e) => format!("{}[]", short_name(&e.data_type())),
     }
 }
 
@@ -152,6 +117,43 @@ pub fn oid(ty: &DataType) -> u32 {
         DataType::Bytea => BYTEA,
         DataType::Date => DATE,
         DataType::Timestamp => TIMESTAMP,
+        DataType::Array(e) => array_oid(e),
+    }
+}
+
+/// Every element type, for the reverse lookup of array OIDs.
+const ALL_ELEMENTS: [ElementType; 13] = [
+    ElementType::Boolean,
+    ElementType::Bytea,
+    ElementType::SmallInt,
+    ElementType::Integer,
+    ElementType::Text,
+    ElementType::Char,
+    ElementType::Varchar,
+    ElementType::BigInt,
+    ElementType::Real,
+    ElementType::Double,
+    ElementType::Timestamp,
+    ElementType::Date,
+    ElementType::Numeric,
+];
+
+/// The OID of PostgreSQL's array type over `element` (`_int4` = 1007, `_text` = 1009 …).
+fn array_oid(element: &ElementType) -> u32 {
+    match element {
+        ElementType::Boolean => 1000,
+        ElementType::Bytea => 1001,
+        ElementType::SmallInt => 1005,
+        ElementType::Integer => 1007,
+        ElementType::Text => 1009,
+        ElementType::Char => 1014,
+        ElementType::Varchar => 1015,
+        ElementType::BigInt => 1016,
+        ElementType::Real => 1021,
+        ElementType::Double => 1022,
+        ElementType::Timestamp => 1115,
+        ElementType::Date => 1182,
+        ElementType::Numeric => 1231,
     }
 }
 
@@ -205,10 +207,13 @@ pub fn data_type_from_oid(oid: u32) -> Result<Option<DataType>, WireTypeError> {
         19 => DataType::Text,
         18 => DataType::Char(Some(1)),
         other => {
+            if let Some(e) = ALL_ELEMENTS.iter().find(|e| array_oid(e) == other) {
+                return Ok(Some(DataType::Array(*e)));
+            }
             return Err(WireTypeError::new(
                 "0A000",
                 format!("parameter type with OID {other} is not supported"),
-            ))
+            ));
         }
     }))
 }
@@ -219,247 +224,32 @@ pub fn data_type_from_oid(oid: u32) -> Result<Option<DataType>, WireTypeError> {
 
 /// A value in PostgreSQL's text output format (`None` for NULL).
 pub fn encode_text(value: &Value) -> Option<String> {
-    Some(match value {
-        Value::Null => return None,
-        Value::Bool(b) => if *b { "t" } else { "f" }.to_string(),
-        Value::Int16(v) => v.to_string(),
-        Value::Int32(v) => v.to_string(),
-        Value::Int64(v) => v.to_string(),
-        Value::Float32(v) => float_text(*v as f64, format!("{v:e}"), 6),
-        Value::Float64(v) => float_text(*v, format!("{v:e}"), 15),
-        Value::Numeric(d) => d.to_string(),
-        Value::Text(s) => s.clone(),
-        Value::Bytes(b) => {
-            let mut s = String::with_capacity(2 + b.len() * 2);
-            s.push_str("\\x");
-            for byte in b {
-                s.push_str(&format!("{byte:02x}"));
-            }
-            s
-        }
-        Value::Date(days) => date_text(*days),
-        Value::Timestamp(micros) => timestamp_text(*micros),
-    })
+    rosetta_types::text::to_text(value)
 }
 
-/// PostgreSQL's shortest-exact float output (`extra_float_digits = 1`): fixed notation
-/// when the decimal exponent is in `-4..max_exp`, else `d.ddde+XX`.
-fn float_text(v: f64, sci: String, max_exp: i32) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    // `sci` is Rust's shortest round-trip form: "-1.2345e-7".
-    let (mantissa, exp) = match sci.split_once('e') {
-        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
-        None => return sci,
-    };
-    let (neg, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => (true, m),
-        None => (false, mantissa),
-    };
-    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
-    let sign = if neg { "-" } else { "" };
-    if v == 0.0 {
-        return format!("{sign}0");
-    }
-    if (-4..max_exp).contains(&exp) {
-        let n = digits.len() as i32;
-        if exp >= n - 1 {
-            // Integer: digits followed by zeros.
-            format!("{sign}{digits}{}", "0".repeat((exp - (n - 1)) as usize))
-        } else if exp >= 0 {
-            let split = (exp + 1) as usize;
-            format!("{sign}{}.{}", &digits[..split], &digits[split..])
-        } else {
-            format!("{sign}0.{}{digits}", "0".repeat((-exp - 1) as usize))
-        }
-    } else {
-        let (first, rest) = digits.split_at(1);
-        let frac = if rest.is_empty() {
-            String::new()
-        } else {
-            format!(".{rest}")
-        };
-        let esign = if exp < 0 { '-' } else { '+' };
-        format!("{sign}{first}{frac}e{esign}{:02}", exp.abs())
-    }
-}
-
-fn date_from_days(days: i32) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::Duration::days(days as i64))
-}
-
-fn date_text(days: i32) -> String {
-    match date_from_days(days) {
-        Some(d) => d.format("%Y-%m-%d").to_string(),
-        None => days.to_string(),
-    }
-}
-
-fn timestamp_text(micros: i64) -> String {
-    let secs = micros.div_euclid(1_000_000);
-    let frac = micros.rem_euclid(1_000_000);
-    let Some(dt) = chrono::DateTime::from_timestamp(secs, 0) else {
-        return micros.to_string();
-    };
-    let mut s = dt.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string();
-    if frac != 0 {
-        let f = format!("{frac:06}");
-        s.push('.');
-        s.push_str(f.trim_end_matches('0'));
-    }
-    s
-}
-
-/// Reads a text-format parameter of type `ty`.
-pub fn decode_text(ty: &DataType, text: &str) -> Result<Value, WireTypeError> {
-    let t = text.trim();
+/// The same type without length, precision or scale: parameters are read with the type's
+/// input function alone; modifiers apply later, where the value is stored (as in
+/// PostgreSQL). Character types stay text (`CHAR` without a length would be `CHAR(1)`).
+fn unconstrained(ty: &DataType) -> DataType {
     match ty {
-        DataType::Boolean => parse_bool(t)
-            .map(Value::Bool)
-            .ok_or_else(|| WireTypeError::syntax(ty, text)),
-        DataType::SmallInt => parse_int::<i16>(ty, t).map(Value::Int16),
-        DataType::Integer => parse_int::<i32>(ty, t).map(Value::Int32),
-        DataType::BigInt => parse_int::<i64>(ty, t).map(Value::Int64),
-        DataType::Real => parse_float(ty, t).and_then(|v| {
-            let f = v as f32;
-            if f.is_infinite() && v.is_finite() {
-                Err(WireTypeError::range(ty, text))
-            } else {
-                Ok(Value::Float32(f))
-            }
-        }),
-        DataType::Double => parse_float(ty, t).map(Value::Float64),
-        DataType::Numeric { .. } => Decimal::from_str(t)
-            .or_else(|_| Decimal::from_scientific(t))
-            .map(Value::Numeric)
-            .map_err(|_| {
-                if !t.is_empty()
-                    && t.bytes()
-                        .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
-                {
-                    WireTypeError::range(ty, text)
-                } else {
-                    WireTypeError::syntax(ty, text)
-                }
-            }),
-        DataType::Text | DataType::Varchar(_) | DataType::Char(_) => Ok(Value::Text(text.into())),
-        DataType::Bytea => parse_bytea(text)
-            .map(Value::Bytes)
-            .ok_or_else(|| WireTypeError::syntax(ty, text)),
-        DataType::Date => parse_date(t)
-            .map(Value::Date)
-            .ok_or_else(|| WireTypeError::syntax(ty, text)),
-        DataType::Timestamp => parse_timestamp(t)
-            .map(Value::Timestamp)
-            .ok_or_else(|| WireTypeError::syntax(ty, text)),
+        DataType::Numeric { .. } => DataType::Numeric {
+            precision: None,
+            scale: None,
+        },
+        DataType::Varchar(_) | DataType::Char(_) => DataType::Text,
+        other => *other,
     }
 }
 
-fn parse_bool(t: &str) -> Option<bool> {
-    let l = t.to_ascii_lowercase();
-    if l.is_empty() {
-        return None;
-    }
-    let is_prefix = |word: &str| word.starts_with(l.as_str());
-    match l.as_str() {
-        "1" => Some(true),
-        "0" => Some(false),
-        "o" => None, // ambiguous between "on" and "off"
-        "on" => Some(true),
-        "of" | "off" => Some(false),
-        _ if is_prefix("true") || is_prefix("yes") => Some(true),
-        _ if is_prefix("false") || is_prefix("no") => Some(false),
-        _ => None,
-    }
-}
-
-fn parse_int<T: FromStr>(ty: &DataType, t: &str) -> Result<T, WireTypeError> {
-    t.parse::<T>().map_err(|_| {
-        let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
-        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-            WireTypeError::range(ty, t)
-        } else {
-            WireTypeError::syntax(ty, t)
-        }
-    })
-}
-
-fn parse_float(ty: &DataType, t: &str) -> Result<f64, WireTypeError> {
-    let v: f64 = t.parse().map_err(|_| WireTypeError::syntax(ty, t))?;
-    let lower = t.to_ascii_lowercase();
-    if v.is_infinite() && !lower.contains("inf") {
-        return Err(WireTypeError::range(ty, t));
-    }
-    Ok(v)
-}
-
-fn parse_bytea(text: &str) -> Option<Vec<u8>> {
-    if let Some(hex) = text.strip_prefix("\\x") {
-        let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        if digits.len() % 2 != 0 {
-            return None;
-        }
-        digits
-            .chunks(2)
-            .map(|pair| {
-                let hi = (pair[0] as char).to_digit(16)?;
-                let lo = (pair[1] as char).to_digit(16)?;
-                Some((hi * 16 + lo) as u8)
-            })
-            .collect()
-    } else {
-        // Escape format: `\\` is a backslash, `\ooo` an octal byte.
-        let bytes = text.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] != b'\\' {
-                out.push(bytes[i]);
-                i += 1;
-            } else if bytes.get(i + 1) == Some(&b'\\') {
-                out.push(b'\\');
-                i += 2;
-            } else {
-                let oct = bytes.get(i + 1..i + 4)?;
-                if !oct.iter().all(|b| (b'0'..=b'7').contains(b)) || oct[0] > b'3' {
-                    return None;
-                }
-                out.push((oct[0] - b'0') * 64 + (oct[1] - b'0') * 8 + (oct[2] - b'0'));
-                i += 4;
-            }
-        }
-        Some(out)
-    }
-}
-
-fn parse_date(t: &str) -> Option<i32> {
-    let d = NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()?;
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
-    i32::try_from(d.signed_duration_since(epoch).num_days()).ok()
-}
-
-fn parse_timestamp(t: &str) -> Option<i64> {
-    let dt = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f")
-        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f"))
-        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M"))
-        .ok()
-        .or_else(|| {
-            NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                .ok()
-                .map(|d| d.and_time(NaiveTime::MIN))
-        })?;
-    // PostgreSQL keeps microseconds (rounding); chrono parsed up to nanoseconds.
-    let micros = dt.and_utc().timestamp_micros();
-    let nanos_rest = dt.and_utc().timestamp_subsec_nanos() % 1000;
-    Some(if nanos_rest >= 500 {
-        micros + 1
-    } else {
-        micros
-    })
+/// Reads a text-format parameter of type `ty` with PostgreSQL's input rules (the
+/// engine's own casts from text).
+pub fn decode_text(ty: &DataType, text: &str) -> Result<Value, WireTypeError> {
+    cast(
+        &Value::Text(text.to_string()),
+        &unconstrained(ty),
+        CastMode::Explicit,
+    )
+    .map_err(|e| WireTypeError::new(e.sqlstate(), e.to_string()))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -505,6 +295,7 @@ pub fn encode_binary(ty: &DataType, value: &Value) -> Result<Option<Vec<u8>>, Wi
         (DataType::Bytea, Value::Bytes(b)) => b.clone(),
         (DataType::Date, Value::Date(d)) => (d - PG_EPOCH_DAYS).to_be_bytes().to_vec(),
         (DataType::Timestamp, Value::Timestamp(t)) => (t - PG_EPOCH_MICROS).to_be_bytes().to_vec(),
+        (DataType::Array(e), Value::Array(items)) => array_send(e, items)?,
         _ => return Err(mismatch()),
     }))
 }
@@ -543,7 +334,96 @@ pub fn decode_binary(ty: &DataType, data: &[u8]) -> Result<Value, WireTypeError>
                     .ok_or_else(|| WireTypeError::new("22008", "timestamp out of range"))?,
             )
         }
+        DataType::Array(e) => Value::Array(array_recv(e, data)?),
     })
+}
+
+/// `array_send` for a one-dimensional array: ndim, has-nulls flag, element OID, then
+/// (length, lower bound 1), then each element as length + bytes (-1 for NULL).
+fn array_send(element: &ElementType, items: &[Value]) -> Result<Vec<u8>, WireTypeError> {
+    let ty = element.data_type();
+    let has_null = items.iter().any(Value::is_null);
+    let mut out = Vec::with_capacity(20 + items.len() * 8);
+    let ndim: i32 = if items.is_empty() { 0 } else { 1 };
+    out.extend_from_slice(&ndim.to_be_bytes());
+    out.extend_from_slice(&(has_null as i32).to_be_bytes());
+    out.extend_from_slice(&oid(&ty).to_be_bytes());
+    if ndim == 1 {
+        let len = i32::try_from(items.len())
+            .map_err(|_| WireTypeError::new("54000", "array too large"))?;
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(&1i32.to_be_bytes());
+    }
+    for item in items {
+        match encode_binary(&ty, item)? {
+            None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+            Some(bytes) => {
+                let len = i32::try_from(bytes.len())
+                    .map_err(|_| WireTypeError::new("54000", "array element too large"))?;
+                out.extend_from_slice(&len.to_be_bytes());
+                out.extend_from_slice(&bytes);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `array_recv` for zero- or one-dimensional arrays of `element`.
+fn array_recv(element: &ElementType, data: &[u8]) -> Result<Vec<Value>, WireTypeError> {
+    let ty = element.data_type();
+    let err = || WireTypeError::binary(&DataType::Array(*element));
+    let int = |pos: &mut usize| -> Result<i32, WireTypeError> {
+        let b = data.get(*pos..*pos + 4).ok_or_else(err)?;
+        *pos += 4;
+        Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let mut pos = 0usize;
+    let ndim = int(&mut pos)?;
+    let _has_null = int(&mut pos)?;
+    let elem_oid = int(&mut pos)? as u32;
+    if elem_oid != oid(&ty) {
+        return Err(WireTypeError::new(
+            "42804",
+            format!(
+                "wrong element type in binary array (expected OID {}, got {elem_oid})",
+                oid(&ty)
+            ),
+        ));
+    }
+    match ndim {
+        0 if pos == data.len() => return Ok(Vec::new()),
+        1 => {}
+        n if n > 1 => {
+            return Err(WireTypeError::new(
+                "0A000",
+                "multidimensional arrays are not supported",
+            ))
+        }
+        _ => return Err(err()),
+    }
+    let len = usize::try_from(int(&mut pos)?).map_err(|_| err())?;
+    let _lower_bound = int(&mut pos)?;
+    // Each element takes at least its 4-byte length: refuse counts the data cannot hold
+    // before reserving memory for them.
+    if len > (data.len() - pos) / 4 {
+        return Err(err());
+    }
+    let mut items = Vec::with_capacity(len);
+    for _ in 0..len {
+        let n = int(&mut pos)?;
+        if n < 0 {
+            items.push(Value::Null);
+            continue;
+        }
+        let n = n as usize;
+        let bytes = data.get(pos..pos + n).ok_or_else(err)?;
+        pos += n;
+        items.push(decode_binary(&ty, bytes)?);
+    }
+    if pos != data.len() {
+        return Err(err());
+    }
+    Ok(items)
 }
 
 const NUMERIC_POS: u16 = 0x0000;
@@ -625,7 +505,7 @@ fn numeric_recv(data: &[u8]) -> Result<Decimal, WireTypeError> {
         return Err(err());
     }
     let out_of_range = || WireTypeError::new("22003", "numeric value out of range");
-    if dscale > 28 || weight > 8 || weight < -8 {
+    if dscale > 28 || !(-8..=8).contains(&weight) {
         return Err(out_of_range());
     }
     let mut digits = Vec::with_capacity(ndigits);
@@ -690,7 +570,7 @@ mod tests {
             DataType::Date,
             DataType::Timestamp,
         ] {
-            assert_eq!(data_type_from_oid(oid(&ty)), Ok(Some(ty.clone())));
+            assert_eq!(data_type_from_oid(oid(&ty)), Ok(Some(ty)));
         }
         assert_eq!(data_type_from_oid(0), Ok(None));
         assert_eq!(data_type_from_oid(UNKNOWN), Ok(None));
@@ -780,16 +660,13 @@ mod tests {
         );
         assert_eq!(
             decode_text(&DataType::Date, "2020-13-01").map_err(|e| e.sqlstate),
-            Err("22007")
+            Err("22008")
         );
         assert_eq!(
             decode_text(&DataType::Bytea, "\\xZZ").map_err(|e| e.sqlstate),
             Err("22P02")
         );
-        assert_eq!(
-            decode_text(&DataType::Bytea, "a\\1"),
-            Err(WireTypeError::syntax(&DataType::Bytea, "a\\1"))
-        );
+        assert!(decode_text(&DataType::Bytea, r"a\1").is_err());
         assert_eq!(
             decode_text(&DataType::Bytea, "a\\\\b\\001"),
             Ok(Value::Bytes(b"a\\b\x01".to_vec()))
@@ -880,6 +757,39 @@ mod tests {
                 assert_eq!(a.to_string(), b.to_string(), "scale of {s}");
             }
         }
+    }
+
+    #[test]
+    fn arrays_round_trip() {
+        let ty = DataType::Array(ElementType::Integer);
+        assert_eq!(oid(&ty), 1007);
+        assert_eq!(data_type_from_oid(1007), Ok(Some(ty)));
+        assert_eq!(
+            data_type_from_oid(1231),
+            Ok(Some(DataType::Array(ElementType::Numeric)))
+        );
+        let v = Value::Array(vec![Value::Int32(1), Value::Null, Value::Int32(-3)]);
+        assert_eq!(encode_text(&v).as_deref(), Some("{1,NULL,-3}"));
+        assert_eq!(decode_text(&ty, "{1,NULL,-3}"), Ok(v.clone()));
+        let bytes = encode_binary(&ty, &v).expect("encode").expect("not null");
+        assert_eq!(decode_binary(&ty, &bytes), Ok(v));
+        let empty = Value::Array(vec![]);
+        let bytes = encode_binary(&ty, &empty)
+            .expect("encode")
+            .expect("not null");
+        assert_eq!(bytes.len(), 12);
+        assert_eq!(decode_binary(&ty, &bytes), Ok(empty));
+        let texts = Value::Array(vec![Value::Text("a b".into()), Value::Text("".into())]);
+        assert_eq!(encode_text(&texts).as_deref(), Some("{\"a b\",\"\"}"));
+        // Hostile element counts and truncations are errors, not allocations or panics.
+        let mut bad = vec![0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 23];
+        bad.extend_from_slice(&i32::MAX.to_be_bytes());
+        bad.extend_from_slice(&1i32.to_be_bytes());
+        assert!(decode_binary(&ty, &bad).is_err());
+        let mut wrong_elem = vec![0, 0, 0, 0, 0, 0, 0, 0];
+        wrong_elem.extend_from_slice(&25u32.to_be_bytes());
+        assert!(decode_binary(&ty, &wrong_elem).is_err());
+        assert!(decode_binary(&ty, &[0, 0, 0]).is_err());
     }
 
     #[test]

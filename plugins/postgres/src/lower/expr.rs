@@ -189,18 +189,109 @@ impl Lowerer {
                 negated: *negated,
             },
             E::Subquery(query) => bc::Expr::Subquery(Box::new(self.query(query)?)),
-            E::Array(_) => return Err(unsupported("ARRAY[…]")),
-            E::AnyOp { .. } | E::AllOp { .. } => return Err(unsupported("ANY/ALL (array)")),
+            E::Array(array) => self.array(array)?,
+            E::AnyOp {
+                left,
+                compare_op,
+                right,
+                is_some: _,
+            } => self.any_all(left, compare_op, right, false)?,
+            E::AllOp {
+                left,
+                compare_op,
+                right,
+            } => self.any_all(left, compare_op, right, true)?,
             E::Interval(_) => return Err(unsupported("INTERVAL")),
             E::AtTimeZone { .. } => return Err(unsupported("AT TIME ZONE")),
             E::IsUnknown(_) | E::IsNotUnknown(_) => return Err(unsupported("IS UNKNOWN")),
             E::SimilarTo { .. } => return Err(unsupported("SIMILAR TO")),
-            E::CompoundFieldAccess { .. } => {
-                return Err(unsupported("array subscripts and field access"))
-            }
+            E::CompoundFieldAccess { root, access_chain } => self.subscripts(root, access_chain)?,
             E::Tuple(_) => return Err(unsupported("row constructors")),
             other => return Err(unsupported(format!("expression {}", quote(other)))),
         })
+    }
+
+    /// `ARRAY[a, b, …]` (one dimension: nested `ARRAY[[…]]` is refused).
+    fn array(&mut self, array: &ast::Array) -> Result<bc::Expr> {
+        let ast::Array { elem, named: _ } = array;
+        let mut items = Vec::with_capacity(elem.len());
+        for e in elem {
+            if matches!(e, ast::Expr::Array(_)) {
+                return Err(unsupported("multidimensional arrays"));
+            }
+            items.push(self.expr(e)?);
+        }
+        Ok(bc::Expr::Array(items))
+    }
+
+    /// `left op ANY|SOME|ALL (right)`. Over an array this is [`bc::Expr::AnyAll`]; over
+    /// a subquery, `= ANY` is `IN` and `<> ALL` is `NOT IN` (other operators with a
+    /// subquery are refused).
+    fn any_all(
+        &mut self,
+        left: &ast::Expr,
+        compare_op: &ast::BinaryOperator,
+        right: &ast::Expr,
+        all: bool,
+    ) -> Result<bc::Expr> {
+        let op = match binary_operator(compare_op)? {
+            Operator::Binary(
+                op @ (BinaryOp::Eq
+                | BinaryOp::NotEq
+                | BinaryOp::Lt
+                | BinaryOp::LtEq
+                | BinaryOp::Gt
+                | BinaryOp::GtEq),
+            ) => op,
+            _ => return Err(unsupported(format!("operator {compare_op} with ANY/ALL"))),
+        };
+        let mut inner = right;
+        while let ast::Expr::Nested(e) = inner {
+            inner = e;
+        }
+        if let ast::Expr::Subquery(query) = inner {
+            let negated = match (op, all) {
+                (BinaryOp::Eq, false) => false,
+                (BinaryOp::NotEq, true) => true,
+                _ => {
+                    return Err(unsupported(format!(
+                        "{compare_op} {} (subquery)",
+                        if all { "ALL" } else { "ANY" }
+                    )))
+                }
+            };
+            return Ok(bc::Expr::InSubquery {
+                expr: self.boxed(left)?,
+                query: Box::new(self.query(query)?),
+                negated,
+            });
+        }
+        Ok(bc::Expr::AnyAll {
+            left: self.boxed(left)?,
+            op,
+            right: self.boxed(right)?,
+            all,
+        })
+    }
+
+    /// `expr[i]…`: array subscripts (slices and field access are refused).
+    fn subscripts(&mut self, root: &ast::Expr, chain: &[ast::AccessExpr]) -> Result<bc::Expr> {
+        let mut out = self.expr(root)?;
+        for access in chain {
+            match access {
+                ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
+                    out = bc::Expr::Subscript {
+                        expr: Box::new(out),
+                        index: self.boxed(index)?,
+                    };
+                }
+                ast::AccessExpr::Subscript(ast::Subscript::Slice { .. }) => {
+                    return Err(unsupported("array slices"))
+                }
+                ast::AccessExpr::Dot(_) => return Err(unsupported("field access")),
+            }
+        }
+        Ok(out)
     }
 
     fn is_null(&mut self, e: &ast::Expr, negated: bool) -> Result<bc::Expr> {

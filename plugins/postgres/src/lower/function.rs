@@ -88,6 +88,9 @@ impl Lowerer {
                 };
                 Ok(call(namespace, canonical, Vec::new()))
             }
+            ast::FunctionArguments::Subquery(query) if fname == "array" && namespace == STD => {
+                Ok(bc::Expr::ArraySubquery(Box::new(self.query(query)?)))
+            }
             ast::FunctionArguments::Subquery(_) => Err(unsupported(format!("{name}(subquery)"))),
             ast::FunctionArguments::List(list) => {
                 let ast::FunctionArgumentList {

@@ -374,7 +374,6 @@ impl Lowerer {
                 index_directives,
                 inheritance: _, // no table inheritance: `ONLY t` and `t *` are `t`
             } => {
-                reject(args.is_some(), "set-returning functions in FROM")?;
                 reject(!with_hints.is_empty(), "table hints")?;
                 reject(version.is_some(), "time travel")?;
                 reject(*with_ordinality, "WITH ORDINALITY")?;
@@ -382,6 +381,9 @@ impl Lowerer {
                 reject(json_path.is_some(), "JSON paths in FROM")?;
                 reject(sample.is_some(), "TABLESAMPLE")?;
                 reject(!index_directives.is_empty(), "index hints")?;
+                if let Some(args) = args {
+                    return self.table_function(name, args, alias.as_ref());
+                }
                 Ok(bc::FromItem::Table {
                     name: object_name(name)?,
                     alias: alias.as_ref().map(table_alias).transpose()?,
@@ -407,11 +409,69 @@ impl Lowerer {
                 reject(alias.is_some(), "an alias on a parenthesized join")?;
                 self.table_with_joins(table_with_joins)
             }
-            T::Function { .. } | T::TableFunction { .. } | T::UNNEST { .. } => {
+            T::UNNEST {
+                alias,
+                array_exprs,
+                with_offset,
+                with_offset_alias,
+                with_ordinality,
+            } => {
+                reject(*with_offset || with_offset_alias.is_some(), "WITH OFFSET")?;
+                reject(*with_ordinality, "WITH ORDINALITY")?;
+                let [array] = array_exprs.as_slice() else {
+                    return Err(unsupported("unnest of several arrays"));
+                };
+                Ok(bc::FromItem::Function {
+                    function: bc::Function {
+                        namespace: "std".into(),
+                        name: "unnest".into(),
+                        args: vec![self.expr(array)?],
+                        distinct: false,
+                        star: false,
+                    },
+                    alias: alias.as_ref().map(table_alias).transpose()?,
+                })
+            }
+            T::Function { .. } | T::TableFunction { .. } => {
                 Err(unsupported("set-returning functions in FROM"))
             }
             _ => Err(unsupported("this FROM item")),
         }
+    }
+
+    /// `f(args) [AS alias[(columns)]]` in FROM: a set-returning function.
+    fn table_function(
+        &mut self,
+        name: &ast::ObjectName,
+        args: &ast::TableFunctionArgs,
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<bc::FromItem> {
+        let ast::TableFunctionArgs { args, settings } = args;
+        reject(settings.is_some(), "SETTINGS")?;
+        let call = ast::Function {
+            name: name.clone(),
+            uses_odbc_syntax: false,
+            parameters: ast::FunctionArguments::None,
+            args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+                duplicate_treatment: None,
+                args: args.clone(),
+                clauses: vec![],
+            }),
+            filter: None,
+            null_treatment: None,
+            over: None,
+            within_group: vec![],
+        };
+        let bc::Expr::Function(function) = self.function(&call)? else {
+            return Err(unsupported(format!("{name} in FROM")));
+        };
+        if function.star || function.distinct {
+            return Err(unsupported(format!("{name}(…) with * or DISTINCT in FROM")));
+        }
+        Ok(bc::FromItem::Function {
+            function,
+            alias: alias.map(table_alias).transpose()?,
+        })
     }
 
     fn order_by(&mut self, order_by: &ast::OrderBy) -> Result<Vec<bc::OrderItem>> {

@@ -24,6 +24,16 @@ const REG_TYPES: &[&str] = &["regclass", "regtype", "regproc", "regnamespace", "
 /// The meaning of a cast to `data_type`.
 pub(crate) fn cast_target(data_type: &ast::DataType) -> Result<CastTarget> {
     match data_type {
+        ast::DataType::Array(ast::ArrayElemTypeDef::SquareBracket(element, None)) => {
+            match cast_target(element)? {
+                CastTarget::Type(t) => t
+                    .array_of()
+                    .map(CastTarget::Type)
+                    .ok_or_else(|| unsupported("multidimensional arrays")),
+                CastTarget::Function(f) => Err(unsupported(format!("type {f}[]"))),
+            }
+        }
+        ast::DataType::Array(_) => Err(unsupported(format!("type {data_type}"))),
         ast::DataType::Regclass => Ok(CastTarget::Function("regclass")),
         ast::DataType::Custom(name, modifiers) if modifiers.is_empty() => {
             let Some((quoted, last)) = custom_name(name) else {

@@ -25,3 +25,13 @@ CREATE TABLE t (a int NULL NOT NULL)
 SELECT '\xZZ'::bytea
 
 SELECT 1e999
+
+SELECT ARRAY[[1, 2], [3, 4]]
+
+SELECT a[1:2]
+
+SELECT x < ANY (SELECT y FROM t)
+
+SELECT a + ANY (b)
+
+SELECT '{}'::int4[][]

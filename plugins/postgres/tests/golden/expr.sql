@@ -41,3 +41,9 @@ SELECT a FROM t WHERE a = 1 AND b = 2 AND c = 3 AND d = 4 AND e = 5
 SELECT $1, $3 FROM t WHERE a = $2
 
 SELECT ((1 + 2)) * 3
+
+SELECT ARRAY[1, 2], ARRAY[]::int4[], ARRAY['a', NULL], '{1,2}'::pg_catalog.int2[], CAST('{x}' AS text[])
+
+SELECT 1 = ANY(ARRAY[1, 2]), a <> ALL (b), a = SOME (b), x = ANY (SELECT y FROM t), x <> ALL (SELECT y FROM t)
+
+SELECT a[1], (ARRAY[1, 2])[s], ARRAY(SELECT b FROM t ORDER BY 1)

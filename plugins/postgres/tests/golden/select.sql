@@ -58,3 +58,7 @@ SELECT 1; SELECT 2
 
 ;
 
+
+SELECT * FROM generate_series(1, 3)
+
+SELECT s, x FROM pg_catalog.generate_series(0, 10, 2) AS s, unnest(ARRAY['a']) AS u(x)

@@ -1,0 +1,604 @@
+//! Statement dispatch, and the statements that are neither queries, DML nor DDL:
+//! transactions, `EXPLAIN`, SQL-level `PREPARE`/`EXECUTE`/`DEALLOCATE`, `SET`, `SHOW`.
+
+use rosetta_bytecode::{self as bc, IsolationLevel, TransactionMode};
+use sqlparser::ast;
+
+use super::{ident, is_word, reject, single_ident, unsupported, Lowerer, Result};
+
+impl Lowerer {
+    /// Lowers one statement.
+    pub(crate) fn statement(&mut self, statement: &ast::Statement) -> Result<bc::Statement> {
+        use ast::Statement as S;
+        match statement {
+            S::Query(query) => Ok(bc::Statement::Query(Box::new(self.query(query)?))),
+            S::Insert(insert) => self.insert(insert),
+            S::Update(update) => self.update(update),
+            S::Delete(delete) => self.delete(delete),
+            S::CreateTable(create) => self.create_table(create),
+            S::CreateIndex(create) => self.create_index(create),
+            S::Drop {
+                object_type,
+                if_exists,
+                names,
+                cascade,
+                restrict,
+                purge,
+                temporary,
+                table,
+            } => {
+                reject(*purge, "DROP … PURGE")?;
+                reject(*temporary, "DROP TEMPORARY")?;
+                reject(table.is_some(), "DROP INDEX … ON table")?;
+                self.drop(*object_type, *if_exists, names, *cascade, *restrict)
+            }
+            S::CreateDatabase { .. } => create_database(statement),
+            S::StartTransaction {
+                modes,
+                begin: _,
+                transaction,
+                modifier,
+                statements,
+                exception,
+                has_end_keyword,
+            } => {
+                reject(
+                    matches!(transaction, Some(ast::BeginTransactionKind::Tran)),
+                    "BEGIN TRAN",
+                )?;
+                reject(modifier.is_some(), "transaction modifiers")?;
+                reject(
+                    !statements.is_empty() || exception.is_some() || *has_end_keyword,
+                    "BEGIN … END blocks",
+                )?;
+                Ok(bc::Statement::Begin(transaction_mode(modes)?))
+            }
+            S::Commit {
+                chain,
+                end: _,
+                modifier,
+            } => {
+                reject(*chain, "COMMIT AND CHAIN")?;
+                reject(modifier.is_some(), "transaction modifiers")?;
+                Ok(bc::Statement::Commit)
+            }
+            S::Rollback { chain, savepoint } => {
+                reject(*chain, "ROLLBACK AND CHAIN")?;
+                reject(savepoint.is_some(), "ROLLBACK TO SAVEPOINT")?;
+                Ok(bc::Statement::Rollback)
+            }
+            S::Explain {
+                describe_alias,
+                analyze,
+                verbose,
+                query_plan,
+                estimate,
+                statement,
+                format,
+                options,
+            } => {
+                reject(
+                    !matches!(describe_alias, ast::DescribeAlias::Explain),
+                    "DESCRIBE",
+                )?;
+                reject(*verbose, "EXPLAIN VERBOSE")?;
+                reject(*query_plan, "EXPLAIN QUERY PLAN")?;
+                reject(*estimate, "EXPLAIN ESTIMATE")?;
+                reject(format.is_some(), "EXPLAIN FORMAT")?;
+                let mut analyze = *analyze;
+                for option in options.iter().flatten() {
+                    analyze = explain_option(option, analyze)?;
+                }
+                let statement = Box::new(self.nested(|l| l.statement(statement))?);
+                Ok(bc::Statement::Explain { analyze, statement })
+            }
+            S::Prepare {
+                name,
+                data_types,
+                statement,
+            } => {
+                let param_types = data_types
+                    .iter()
+                    .map(super::types::data_type)
+                    .collect::<Result<Vec<_>>>()?;
+                // `$n` inside the body are the prepared statement's parameters, not this
+                // statement's.
+                let outer = std::mem::take(&mut self.max_param);
+                let statement = self.nested(|l| l.statement(statement));
+                self.max_param = outer;
+                Ok(bc::Statement::Prepare {
+                    name: ident(name),
+                    param_types,
+                    statement: Box::new(statement?),
+                })
+            }
+            S::Execute {
+                name,
+                parameters,
+                has_parentheses: _,
+                immediate,
+                into,
+                using,
+                output,
+                default,
+            } => {
+                reject(*immediate, "EXECUTE IMMEDIATE")?;
+                reject(!into.is_empty(), "EXECUTE … INTO")?;
+                reject(!using.is_empty(), "EXECUTE … USING")?;
+                reject(*output || *default, "EXECUTE OUTPUT/DEFAULT")?;
+                let Some(name) = name else {
+                    return Err(unsupported("EXECUTE of a dynamic expression"));
+                };
+                let name = single_ident(name, "prepared statement name")?;
+                let args = parameters
+                    .iter()
+                    .map(|e| self.expr(e))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(bc::Statement::Execute { name, args })
+            }
+            S::Deallocate { name, prepare: _ } => Ok(bc::Statement::Deallocate {
+                name: (!is_word(name, "all")).then(|| ident(name)),
+            }),
+            S::Set(set) => self.set(set),
+            S::ShowTables {
+                terse: _,
+                history: _,
+                extended,
+                full,
+                external,
+                show_options,
+            } => {
+                reject(*extended || *external, "SHOW EXTENDED/EXTERNAL TABLES")?;
+                let filter = show_filter(show_options, "table_name")?;
+                let extra = if *full {
+                    ", table_type AS `Table_type`"
+                } else {
+                    ""
+                };
+                self.rewrite(&format!(
+                    "SELECT table_name AS `Tables_in_database`{extra} \
+                     FROM information_schema.tables WHERE table_schema = 'public'{filter} \
+                     ORDER BY table_name"
+                ))
+            }
+            S::ShowDatabases {
+                terse: _,
+                history: _,
+                show_options,
+            }
+            | S::ShowSchemas {
+                terse: _,
+                history: _,
+                show_options,
+            } => {
+                let filter = show_filter(show_options, "datname")?;
+                self.rewrite(&format!(
+                    "SELECT datname AS `Database` FROM pg_catalog.pg_database \
+                     WHERE TRUE{filter} ORDER BY datname"
+                ))
+            }
+            S::ShowColumns {
+                extended,
+                full,
+                show_options,
+            } => {
+                reject(*extended, "SHOW EXTENDED COLUMNS")?;
+                reject(*full, "SHOW FULL COLUMNS")?;
+                let Some(table) = show_options
+                    .show_in
+                    .as_ref()
+                    .and_then(|i| i.parent_name.as_ref())
+                else {
+                    return Err(unsupported("SHOW COLUMNS without FROM table"));
+                };
+                let filter = show_filter(
+                    &ast::ShowStatementOptions {
+                        show_in: None,
+                        ..show_options.clone()
+                    },
+                    "column_name",
+                )?;
+                self.describe_table(table, &filter)
+            }
+            S::ExplainTable {
+                describe_alias: _,
+                hive_format,
+                has_table_keyword: _,
+                table_name,
+            } => {
+                reject(hive_format.is_some(), "DESCRIBE FORMATTED/EXTENDED")?;
+                self.describe_table(table_name, "")
+            }
+            S::ShowVariables {
+                filter,
+                global,
+                session: _,
+            } => {
+                reject(*global, "SHOW GLOBAL VARIABLES")?;
+                let names = SYSTEM_VARIABLES
+                    .iter()
+                    .map(|n| format!("('{n}')"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let filter = match filter {
+                    None => String::new(),
+                    Some(ast::ShowStatementFilter::Like(p)) => {
+                        format!(" WHERE v.`Variable_name` LIKE {}", quote(p))
+                    }
+                    Some(_) => return Err(unsupported("SHOW VARIABLES WHERE")),
+                };
+                self.rewrite(&format!(
+                    "SELECT v.`Variable_name`, mysql.variable(v.`Variable_name`) AS `Value` \
+                     FROM (VALUES {names}) AS v(`Variable_name`){filter} \
+                     ORDER BY v.`Variable_name`"
+                ))
+            }
+            S::Use(_) => Err(unsupported(
+                "USE in this form (send `USE db` alone, or COM_INIT_DB)",
+            )),
+            other => Err(unsupported(statement_label(other))),
+        }
+    }
+
+    /// Lowers the `SET` family.
+    fn set(&mut self, set: &ast::Set) -> Result<bc::Statement> {
+        use ast::Set as S;
+        match set {
+            S::SingleAssignment {
+                scope,
+                hivevar,
+                variable,
+                values,
+            } => {
+                reject(*hivevar, "SET HIVEVAR")?;
+                let local = match scope {
+                    None | Some(ast::ContextModifier::Session) => false,
+                    Some(ast::ContextModifier::Local) => true,
+                    Some(ast::ContextModifier::Global) => return Err(unsupported("SET GLOBAL")),
+                };
+                let name = variable
+                    .0
+                    .iter()
+                    .map(|part| match part {
+                        ast::ObjectNamePart::Identifier(id) => Ok(ident(id).value),
+                        ast::ObjectNamePart::Function(_) => {
+                            Err(unsupported("a function call as a setting name"))
+                        }
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                // `@@session.x`, `@@x`, `SESSION x` all name the session variable `x`.
+                let name = match name.as_slice() {
+                    [scope, rest @ ..]
+                        if !rest.is_empty()
+                            && ["@@session", "@@local"]
+                                .contains(&scope.to_ascii_lowercase().as_str()) =>
+                    {
+                        rest.join(".")
+                    }
+                    [scope, ..] if scope.eq_ignore_ascii_case("@@global") => {
+                        return Err(unsupported("SET GLOBAL"))
+                    }
+                    parts => parts.join("."),
+                };
+                let name = name.trim_start_matches("@@").to_ascii_lowercase();
+                if name.starts_with('@') {
+                    return Err(unsupported("user variables (@name)"));
+                }
+                let values = values
+                    .iter()
+                    .map(|v| self.setting_value(v))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(bc::Statement::SetVariable {
+                    name,
+                    values,
+                    local,
+                })
+            }
+            S::SetTimeZone { local, value } => Ok(bc::Statement::SetVariable {
+                name: "timezone".into(),
+                values: vec![match value {
+                    ast::Expr::Identifier(id) if is_word(id, "local") => bc::Expr::Default,
+                    other => self.setting_value(other)?,
+                }],
+                local: *local,
+            }),
+            S::SetNames {
+                charset_name,
+                collation_name,
+            } => {
+                // Rosetta stores and sends UTF-8 only; a collation other than a UTF-8
+                // one is refused (comparisons are by code point whatever is named).
+                let utf8 = |name: &str| name.to_ascii_lowercase().starts_with("utf8");
+                reject(!utf8(&charset_name.value), "a character set other than utf8mb4")?;
+                reject(
+                    collation_name.as_deref().is_some_and(|c| !utf8(c)),
+                    "a collation other than a utf8mb4 one",
+                )?;
+                Ok(bc::Statement::SetVariable {
+                    name: "character_set_client".into(),
+                    values: vec![bc::Expr::Literal(bc::Literal::String(
+                        charset_name.value.clone(),
+                    ))],
+                    local: false,
+                })
+            }
+            S::SetTransaction {
+                modes,
+                snapshot,
+                session,
+            } => {
+                reject(snapshot.is_some(), "SET TRANSACTION SNAPSHOT")?;
+                if *session {
+                    session_characteristics(modes)
+                } else {
+                    Ok(bc::Statement::SetTransaction(transaction_mode(modes)?))
+                }
+            }
+            S::SetNamesDefault {} => Err(unsupported("SET NAMES DEFAULT")),
+            S::SetRole { .. } => Err(unsupported("SET ROLE")),
+            S::SetSessionAuthorization(_) => Err(unsupported("SET SESSION AUTHORIZATION")),
+            S::SetSessionParam(_) => Err(unsupported("this SET statement")),
+            S::ParenthesizedAssignments { .. } | S::MultipleAssignments { .. } => {
+                Err(unsupported("SET of several variables at once"))
+            }
+        }
+    }
+
+    /// Compiles a MySQL statement written by the plugin itself (the query a `SHOW` or
+    /// `DESCRIBE` stands for) in place of the client's statement.
+    fn rewrite(&mut self, sql: &str) -> Result<bc::Statement> {
+        let statements = crate::parse::parse(sql)?;
+        let [statement] = statements.as_slice() else {
+            return Err(unsupported("this SHOW statement"));
+        };
+        self.nested(|l| l.statement(statement))
+    }
+
+    /// `DESCRIBE t` / `SHOW COLUMNS FROM t`: MySQL's six columns, from
+    /// `information_schema.columns` (an unquoted name matches case-insensitively).
+    fn describe_table(&mut self, table: &ast::ObjectName, filter: &str) -> Result<bc::Statement> {
+        let name = super::object_name(table)?;
+        let [table] = name.as_slice() else {
+            return Err(unsupported("DESCRIBE of a table in another database"));
+        };
+        let matches = if table.quoted {
+            format!("table_name = {}", quote(&table.value))
+        } else {
+            format!("lower(table_name) = lower({})", quote(&table.value))
+        };
+        self.rewrite(&format!(
+            "SELECT column_name AS `Field`, column_type AS `Type`, is_nullable AS `Null`, \
+             column_key AS `Key`, column_default AS `Default`, extra AS `Extra` \
+             FROM information_schema.columns \
+             WHERE table_schema = 'public' AND {matches}{filter} ORDER BY ordinal_position"
+        ))
+    }
+
+    /// A `SET` value: bare words are strings (`SET x TO on`), `DEFAULT` is the default.
+    fn setting_value(&mut self, value: &ast::Expr) -> Result<bc::Expr> {
+        match value {
+            ast::Expr::Identifier(id) if is_word(id, "default") => Ok(bc::Expr::Default),
+            ast::Expr::Identifier(id) => {
+                Ok(bc::Expr::Literal(bc::Literal::String(ident(id).value)))
+            }
+            other => self.expr(other),
+        }
+    }
+}
+
+/// `CREATE DATABASE name [IF NOT EXISTS]`; every other option is refused.
+fn create_database(statement: &ast::Statement) -> Result<bc::Statement> {
+    let ast::Statement::CreateDatabase {
+        db_name,
+        if_not_exists,
+        location,
+        managed_location,
+        or_replace,
+        transient,
+        clone,
+        data_retention_time_in_days,
+        max_data_extension_time_in_days,
+        external_volume,
+        catalog,
+        replace_invalid_characters,
+        default_ddl_collation,
+        storage_serialization_policy,
+        comment,
+        default_charset,
+        default_collation,
+        catalog_sync,
+        catalog_sync_namespace_mode,
+        catalog_sync_namespace_flatten_delimiter,
+        with_tags,
+        with_contacts,
+    } = statement
+    else {
+        return Err(unsupported("this statement"));
+    };
+    reject(*or_replace, "CREATE OR REPLACE DATABASE")?;
+    reject(*transient, "CREATE TRANSIENT DATABASE")?;
+    reject(
+        location.is_some()
+            || managed_location.is_some()
+            || clone.is_some()
+            || data_retention_time_in_days.is_some()
+            || max_data_extension_time_in_days.is_some()
+            || external_volume.is_some()
+            || catalog.is_some()
+            || replace_invalid_characters.is_some()
+            || default_ddl_collation.is_some()
+            || storage_serialization_policy.is_some()
+            || comment.is_some()
+            || default_charset.is_some()
+            || default_collation.is_some()
+            || catalog_sync.is_some()
+            || catalog_sync_namespace_mode.is_some()
+            || catalog_sync_namespace_flatten_delimiter.is_some()
+            || with_tags.is_some()
+            || with_contacts.is_some(),
+        "CREATE DATABASE options",
+    )?;
+    Ok(bc::Statement::CreateDatabase {
+        name: single_ident(db_name, "database name")?,
+        if_not_exists: *if_not_exists,
+    })
+}
+
+/// Lowers the modes of `BEGIN` / `SET TRANSACTION` (a later mode of one kind wins).
+fn transaction_mode(modes: &[ast::TransactionMode]) -> Result<TransactionMode> {
+    let mut mode = TransactionMode::default();
+    for m in modes {
+        match m {
+            ast::TransactionMode::AccessMode(access) => {
+                mode.read_only = Some(matches!(access, ast::TransactionAccessMode::ReadOnly));
+            }
+            ast::TransactionMode::IsolationLevel(level) => {
+                mode.isolation = Some(isolation_level(level)?);
+            }
+        }
+    }
+    Ok(mode)
+}
+
+fn isolation_level(level: &ast::TransactionIsolationLevel) -> Result<IsolationLevel> {
+    use ast::TransactionIsolationLevel as L;
+    Ok(match level {
+        L::ReadUncommitted => IsolationLevel::ReadUncommitted,
+        L::ReadCommitted => IsolationLevel::ReadCommitted,
+        L::RepeatableRead => IsolationLevel::RepeatableRead,
+        L::Serializable => IsolationLevel::Serializable,
+        L::Snapshot => return Err(unsupported("ISOLATION LEVEL SNAPSHOT")),
+    })
+}
+
+/// `SET SESSION CHARACTERISTICS AS TRANSACTION mode` sets the session's defaults, which
+/// PostgreSQL defines as `SET default_transaction_isolation` /
+/// `SET default_transaction_read_only`; one mode compiles to that exact setting (the
+/// bytecode's `SetTransaction` affects the current transaction only).
+fn session_characteristics(modes: &[ast::TransactionMode]) -> Result<bc::Statement> {
+    let [mode] = modes else {
+        return Err(unsupported(
+            "SET SESSION CHARACTERISTICS with more than one transaction mode",
+        ));
+    };
+    let (name, value) = match mode {
+        ast::TransactionMode::AccessMode(access) => (
+            "default_transaction_read_only",
+            match access {
+                ast::TransactionAccessMode::ReadOnly => "on",
+                ast::TransactionAccessMode::ReadWrite => "off",
+            },
+        ),
+        ast::TransactionMode::IsolationLevel(level) => (
+            "default_transaction_isolation",
+            match isolation_level(level)? {
+                IsolationLevel::ReadUncommitted => "read uncommitted",
+                IsolationLevel::ReadCommitted => "read committed",
+                IsolationLevel::RepeatableRead => "repeatable read",
+                IsolationLevel::Serializable => "serializable",
+            },
+        ),
+    };
+    Ok(bc::Statement::SetVariable {
+        name: name.into(),
+        values: vec![bc::Expr::Literal(bc::Literal::String(value.into()))],
+        local: false,
+    })
+}
+
+/// `EXPLAIN (option [value], …)`: only `ANALYZE [boolean]` is understood.
+fn explain_option(option: &ast::UtilityOption, analyze: bool) -> Result<bool> {
+    let ast::UtilityOption { name, arg } = option;
+    if !is_word(name, "analyze") {
+        return Err(unsupported(format!("EXPLAIN option {}", name.value)));
+    }
+    let on = match arg {
+        None => true,
+        Some(ast::Expr::Value(v)) => match &v.value {
+            ast::Value::Boolean(b) => *b,
+            ast::Value::Number(n, _) if n == "1" || n == "0" => n == "1",
+            ast::Value::SingleQuotedString(s) => boolean_word(s)?,
+            _ => return Err(unsupported("this EXPLAIN ANALYZE value")),
+        },
+        Some(ast::Expr::Identifier(id)) => boolean_word(&id.value)?,
+        Some(_) => return Err(unsupported("this EXPLAIN ANALYZE value")),
+    };
+    Ok(on || analyze)
+}
+
+fn boolean_word(word: &str) -> Result<bool> {
+    match word.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err(unsupported(format!("EXPLAIN ANALYZE value {word}"))),
+    }
+}
+
+/// The leading keywords of a statement (`CREATE VIEW`, `ALTER TABLE`, …) for messages.
+fn statement_label(statement: &ast::Statement) -> String {
+    let text = statement.to_string();
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .take(3)
+        .take_while(|w| w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .collect();
+    if words.is_empty() {
+        "this statement".into()
+    } else {
+        words.join(" ")
+    }
+}
+
+/// The session variables `SHOW VARIABLES` lists (their values come from the engine's
+/// `mysql.variable` function).
+const SYSTEM_VARIABLES: &[&str] = &[
+    "autocommit",
+    "character_set_client",
+    "character_set_connection",
+    "character_set_database",
+    "character_set_results",
+    "character_set_server",
+    "collation_connection",
+    "collation_database",
+    "collation_server",
+    "lower_case_table_names",
+    "max_allowed_packet",
+    "sql_mode",
+    "system_time_zone",
+    "time_zone",
+    "transaction_isolation",
+    "tx_isolation",
+    "version",
+    "version_comment",
+];
+
+/// A MySQL string literal holding `text`.
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// The `LIKE 'pattern'` / `WHERE …` of a `SHOW` statement as an extra `AND` condition on
+/// `column`; other options (`IN db`, `STARTS WITH`, `LIMIT`) are refused.
+fn show_filter(options: &ast::ShowStatementOptions, column: &str) -> Result<String> {
+    let ast::ShowStatementOptions {
+        show_in,
+        starts_with,
+        limit,
+        limit_from,
+        filter_position,
+    } = options;
+    reject(show_in.is_some(), "SHOW … FROM/IN another database")?;
+    reject(
+        starts_with.is_some() || limit.is_some() || limit_from.is_some(),
+        "SHOW … STARTS WITH/LIMIT",
+    )?;
+    let filter = match filter_position {
+        None => return Ok(String::new()),
+        Some(ast::ShowStatementFilterPosition::Infix(f))
+        | Some(ast::ShowStatementFilterPosition::Suffix(f)) => f,
+    };
+    match filter {
+        ast::ShowStatementFilter::Like(p) => Ok(format!(" AND {column} LIKE {}", quote(p))),
+        _ => Err(unsupported("this SHOW filter")),
+    }
+}
