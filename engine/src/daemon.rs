@@ -1,6 +1,10 @@
 //! Daemon entry point: open (or bootstrap) the data directory, then serve gateways on a
 //! Unix domain socket until SIGINT/SIGTERM.
 //!
+//! Under systemd (`Type=notify`, see `scripts/systemd/`) it reports `READY=1` once
+//! recovery is complete and the socket accepts, `STOPPING=1` on shutdown and `WATCHDOG=1`
+//! keep-alives when `WATCHDOG_USEC` is set ([`crate::sd_notify`]).
+//!
 //! Data directory layout:
 //! ```text
 //!   <data>/ROSETTA_DATA      marker + format version (refuse directories without it)
@@ -65,8 +69,10 @@ pub fn open_data_dir(config: &Config) -> anyhow::Result<(Arc<Engine>, bool)> {
             );
         }
     }
-    let store = Arc::new(RocksStore::open(&dir.join("db")).context("opening storage")?);
-    let mvcc = Mvcc::open(store.clone(), 1)?;
+    let gc_horizon = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let store =
+        Arc::new(RocksStore::open(&dir.join("db"), gc_horizon.clone()).context("opening storage")?);
+    let mvcc = Mvcc::open(store.clone(), 1, gc_horizon)?;
     let ids = IdAllocator::open(store)?;
     let engine = Arc::new(Engine::new(mvcc, ids));
     crate::sql::write::ROW_ID.store(
@@ -201,10 +207,25 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     std::thread::Builder::new()
         .name("accept".into())
         .spawn(move || crate::server::serve(listener, server_engine))?;
+    // Recovery is done (storage opened) and the socket accepts: tell systemd.
+    crate::sd_notify::ready(&format!("serving gateways on {}", socket.display()));
+    if let Some(interval) = crate::sd_notify::watchdog_interval() {
+        std::thread::Builder::new()
+            .name("watchdog".into())
+            .spawn(move || loop {
+                crate::sd_notify::watchdog();
+                std::thread::sleep(interval);
+            })?;
+    }
     let sig = set.wait()?;
+    // Stop accepting first (the path goes away, so new gateway sessions fail fast), then
+    // exit: every acknowledged commit is already durable (one fsync'd batch per commit),
+    // and transactions still open in sessions were never written, so they roll back.
+    crate::sd_notify::stopping(&format!("stopping on {sig:?}"));
     tracing::info!("engine stopping on {sig:?}");
     let _ = std::fs::remove_file(socket);
     drop(engine);
+    tracing::info!("engine stopped");
     Ok(())
 }
 

@@ -34,9 +34,9 @@
 //! sees half a transaction — also after `kill -9`, when recovery sets `visible` to the
 //! highest commit record on disk.
 //!
-//! What we simplify for now: old versions are not yet garbage-collected (a RocksDB
-//! compaction filter keyed on the oldest snapshot is the plan), and write-write conflicts
-//! fail instead of waiting for the other writer.
+//! Old versions are garbage-collected by the storage's compaction filter, which reads
+//! the GC horizon (oldest snapshot in use) that this module maintains. What we simplify
+//! for now: write-write conflicts fail instead of waiting for the other writer.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
@@ -84,6 +84,9 @@ pub struct Mvcc {
     published_cv: Condvar,
     /// Snapshots in use, for pruning the conflict table (snapshot → count).
     active: Mutex<BTreeMap<u64, usize>>,
+    /// The oldest snapshot any transaction may still read at: versions shadowed at this
+    /// point are garbage (read by the storage's compaction filter).
+    gc_horizon: Arc<AtomicU64>,
 }
 
 struct CommitState {
@@ -101,7 +104,11 @@ struct Published {
 impl Mvcc {
     /// Opens MVCC over a store, recovering the visibility watermark from the newest commit
     /// record.
-    pub fn open(store: Arc<dyn Store>, server_id: u16) -> Result<Arc<Self>> {
+    pub fn open(
+        store: Arc<dyn Store>,
+        server_id: u16,
+        gc_horizon: Arc<AtomicU64>,
+    ) -> Result<Arc<Self>> {
         let last = store
             .seek_prev(
                 &[
@@ -138,6 +145,10 @@ impl Mvcc {
             }),
             published_cv: Condvar::new(),
             active: Mutex::new(BTreeMap::new()),
+            gc_horizon: {
+                gc_horizon.store(last, Ordering::Release);
+                gc_horizon
+            },
         }))
     }
 
@@ -170,7 +181,17 @@ impl Mvcc {
         let mut active = lock(&self.active);
         let s = self.visible_seq();
         *active.entry(s).or_default() += 1;
+        self.update_horizon(&active);
         s
+    }
+
+    fn update_horizon(&self, active: &BTreeMap<u64, usize>) {
+        let h = active
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or_else(|| self.visible_seq());
+        self.gc_horizon.store(h, Ordering::Release);
     }
 
     fn release_snapshot(&self, s: u64) {
@@ -181,6 +202,7 @@ impl Mvcc {
                 active.remove(&s);
             }
         }
+        self.update_horizon(&active);
     }
 
     fn oldest_snapshot(&self) -> u64 {
@@ -462,8 +484,9 @@ mod tests {
 
     fn open() -> (tempfile::TempDir, Arc<Mvcc>) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(RocksStore::open(dir.path()).unwrap());
-        (dir, Mvcc::open(store, 1).unwrap())
+        let h = Arc::new(AtomicU64::new(0));
+        let store = Arc::new(RocksStore::open(dir.path(), h.clone()).unwrap());
+        (dir, Mvcc::open(store, 1, h).unwrap())
     }
 
     fn k(s: &str) -> Vec<u8> {
@@ -534,14 +557,54 @@ mod tests {
     fn recovery_restores_visibility() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let store = Arc::new(RocksStore::open(dir.path()).unwrap());
-            let m = Mvcc::open(store, 1).unwrap();
+            let h = Arc::new(AtomicU64::new(0));
+            let store = Arc::new(RocksStore::open(dir.path(), h.clone()).unwrap());
+            let m = Mvcc::open(store, 1, h).unwrap();
             let mut t = m.begin();
             t.put(k("a"), b"1".to_vec()).unwrap();
             t.commit().unwrap();
         }
-        let store = Arc::new(RocksStore::open(dir.path()).unwrap());
-        let m = Mvcc::open(store, 1).unwrap();
+        let h = Arc::new(AtomicU64::new(0));
+        let store = Arc::new(RocksStore::open(dir.path(), h.clone()).unwrap());
+        let m = Mvcc::open(store, 1, h).unwrap();
         assert_eq!(m.begin().get(&k("a")).unwrap(), Some(b"1".to_vec()));
+    }
+
+    #[test]
+    fn compaction_collects_versions_no_snapshot_sees() {
+        let (_d, m) = open();
+        let key = b"r\0\0\0\x07k\0".to_vec();
+        let write = |i: u8| {
+            let mut t = m.begin();
+            t.put(key.clone(), vec![i]).unwrap();
+            t.commit().unwrap();
+        };
+        let versions = |m: &Mvcc| {
+            let mut n = 0;
+            m.store()
+                .scan(&key, &crate::keys::prefix_end(&key), &mut |_, _| {
+                    n += 1;
+                    true
+                })
+                .unwrap();
+            n
+        };
+        for i in 0..3 {
+            write(i);
+        }
+        // A reader pinned at the third version keeps it and everything newer alive.
+        let pinned = m.begin();
+        write(3);
+        write(4);
+        assert_eq!(versions(&m), 5);
+        m.store().compact();
+        assert_eq!(versions(&m), 3);
+        assert_eq!(pinned.get(&key).unwrap(), Some(vec![2]));
+        drop(pinned);
+        // With the pin gone (and a newer snapshot taken) only the newest survives.
+        let t = m.begin();
+        m.store().compact();
+        assert_eq!(versions(&m), 1);
+        assert_eq!(t.get(&key).unwrap(), Some(vec![4]));
     }
 }

@@ -68,8 +68,9 @@ fn series(args: Vec<Expr>, alias: &str) -> bc::FromItem {
 /// Binds and runs `q` in a fresh store, returning the result types and rows.
 fn run(q: &bc::Query) -> crate::error::Result<(Vec<DataType>, Vec<Row>)> {
     let dir = tempfile::tempdir().map_err(|e| crate::error::Error::Internal(e.to_string()))?;
-    let store = Arc::new(RocksStore::open(dir.path())?);
-    let mvcc = Mvcc::open(store, 1)?;
+    let gc_horizon = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let store = Arc::new(RocksStore::open(dir.path(), gc_horizon.clone())?);
+    let mvcc = Mvcc::open(store, 1, gc_horizon)?;
     let txn = mvcc.begin();
     let db = DatabaseDef {
         id: 1,

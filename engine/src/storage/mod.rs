@@ -6,6 +6,7 @@
 //! before `write` returns, and RocksDB's write groups let concurrent syncing writers share
 //! one fsync (group commit).
 
+mod gc;
 mod rocks;
 
 pub use rocks::RocksStore;
@@ -46,4 +47,6 @@ pub trait Store: Send + Sync + 'static {
     fn seek_prev(&self, key: &[u8], lower: &[u8]) -> Result<Option<KeyValue>, StorageError>;
     /// Applies a batch atomically; with `sync` it is durable when this returns.
     fn write(&self, ops: Vec<WriteOp>, sync: bool) -> Result<(), StorageError>;
+    /// Compacts the whole key space now, which also garbage-collects old MVCC versions.
+    fn compact(&self);
 }

@@ -1,6 +1,8 @@
 //! [`Store`] on RocksDB.
 
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 use rocksdb::{BlockBasedOptions, Cache, Options, ReadOptions, WriteBatch, WriteOptions, DB};
 
@@ -13,8 +15,9 @@ pub struct RocksStore {
 }
 
 impl RocksStore {
-    /// Opens (creating if needed) the RocksDB instance under `path`.
-    pub fn open(path: &Path) -> Result<Self, StorageError> {
+    /// Opens (creating if needed) the RocksDB instance under `path`. Compactions drop
+    /// MVCC versions no snapshot at or after `gc_horizon` can see (see [`super::gc`]).
+    pub fn open(path: &Path, gc_horizon: Arc<AtomicU64>) -> Result<Self, StorageError> {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.increase_parallelism(2);
@@ -29,6 +32,7 @@ impl RocksStore {
         table.set_block_cache(&cache);
         table.set_cache_index_and_filter_blocks(true);
         opts.set_block_based_table_factory(&table);
+        opts.set_compaction_filter_factory(super::gc::MvccGcFactory::new(gc_horizon));
         let db = DB::open(&opts, path)?;
         Ok(Self { db })
     }
@@ -86,5 +90,9 @@ impl Store for RocksStore {
         let mut wo = WriteOptions::default();
         wo.set_sync(sync);
         Ok(self.db.write_opt(batch, &wo)?)
+    }
+
+    fn compact(&self) {
+        self.db.compact_range::<&[u8], &[u8]>(None, None);
     }
 }
