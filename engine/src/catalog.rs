@@ -47,6 +47,10 @@ pub struct IndexDef {
     pub unique: bool,
     /// The primary key is the row key itself and has no separate entries.
     pub primary: bool,
+    /// True when the index enforces a declared constraint (PRIMARY KEY or UNIQUE in
+    /// CREATE TABLE) rather than coming from CREATE INDEX.
+    #[serde(default)]
+    pub constraint: bool,
 }
 
 /// A table.

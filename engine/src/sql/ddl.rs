@@ -233,6 +233,7 @@ fn create_table(ct: &bc::CreateTable, txn: &mut Txn, env: &Env) -> Result<Outcom
             columns: pk,
             unique: true,
             primary: true,
+            constraint: true,
         });
     }
     for (n, cols) in uniques {
@@ -243,6 +244,7 @@ fn create_table(ct: &bc::CreateTable, txn: &mut Txn, env: &Env) -> Result<Outcom
             columns: cols,
             unique: true,
             primary: false,
+            constraint: true,
         });
     }
     catalog::put_table(txn, &t)?;
@@ -291,6 +293,7 @@ fn create_index(ci: &bc::CreateIndex, txn: &mut Txn, env: &Env) -> Result<Outcom
         columns: cols,
         unique: ci.unique,
         primary: false,
+        constraint: false,
     };
     build_index(txn, &t, &idx)?;
     t.indexes.push(idx);
