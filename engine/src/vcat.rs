@@ -704,7 +704,7 @@ pub fn rows(name: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
         "pg_constraint" => {
             let mut out = Vec::new();
             for t in &tables {
-                for i in t.indexes.iter().filter(|i| i.unique) {
+                for i in t.indexes.iter().filter(|i| i.constraint || i.primary) {
                     out.push(vec![
                         Value::Int64(i.id as i64 + CONSTRAINT_OID_OFFSET),
                         s(&i.name),
@@ -1201,7 +1201,7 @@ fn constraint_def(ctx: &ExecCtx, index_oid: i64) -> Result<Value> {
     let Some((t, i)) = find_index(ctx, index_oid)? else {
         return Ok(Value::Null);
     };
-    if !i.unique {
+    if !(i.constraint || i.primary) {
         return Ok(Value::Null);
     }
     Ok(s(&format!(

@@ -623,9 +623,7 @@ impl Func {
                 };
                 // One dimension only: any other dimension does not exist (NULL), and an
                 // empty array has no dimensions at all.
-                if items.is_empty() && *self != Func::Cardinality
-                    || (*self != Func::Cardinality && int(1) != Some(1))
-                {
+                if *self != Func::Cardinality && (items.is_empty() || int(1) != Some(1)) {
                     return Ok(Value::Null);
                 }
                 let len = i32::try_from(items.len()).map_err(|_| range("integer"))?;
