@@ -1,5 +1,6 @@
-"""Fixtures that start a real Rosetta cluster (engine + PostgreSQL gateway processes) on
-free ports in a temporary directory, and tear it down, also on failure."""
+"""Fixtures that start a real Rosetta cluster (engine + PostgreSQL gateway processes, and
+with `mysql_cluster` a MySQL gateway too) on free ports in a temporary directory, and
+tear it down, also on failure."""
 
 import os
 import shutil
@@ -24,12 +25,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def plugin_path() -> Path:
-    for cand in (BIN.parent / "librosetta_plugin_postgres.so",
-                 BIN.parent / "deps" / "librosetta_plugin_postgres.so"):
+def plugin_path(name: str = "postgres") -> Path:
+    for cand in (BIN.parent / f"librosetta_plugin_{name}.so",
+                 BIN.parent / "deps" / f"librosetta_plugin_{name}.so"):
         if cand.exists():
             return cand
-    raise RuntimeError(f"plugin not built next to {BIN}")
+    raise RuntimeError(f"plugin {name} not built next to {BIN}")
 
 
 def wait_for(predicate, timeout=30.0, what="condition"):
@@ -50,15 +51,17 @@ def port_open(port: int) -> bool:
 
 
 class Cluster:
-    """An engine process and a PostgreSQL gateway process, started separately so that
-    tests can kill and restart each one."""
+    """An engine process and a PostgreSQL gateway process (and, with `with_mysql`, a MySQL
+    gateway process), started separately so that tests can kill and restart each one."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, with_mysql: bool = False):
         self.data_dir = data_dir
         self.socket = data_dir / "engine.sock"
         self.port = free_port()
+        self.mysql_port = free_port() if with_mysql else None
         self.engine = None
         self.gateway = None
+        self.mysql_gateway = None
         self.env = dict(os.environ, ROSETTA_ADMIN_PASSWORD=PASSWORD, RUST_LOG="warn")
 
     def start_engine(self):
@@ -85,9 +88,18 @@ class Cluster:
             env=self.env)
         wait_for(lambda: port_open(self.port), what="gateway port")
 
+    def start_mysql_gateway(self):
+        self.mysql_gateway = subprocess.Popen(
+            [str(BIN), "gateway", "mysql", "--listen", f"127.0.0.1:{self.mysql_port}",
+             "--engine-socket", str(self.socket), "--plugin", str(plugin_path("mysql"))],
+            env=self.env)
+        wait_for(lambda: port_open(self.mysql_port), what="mysql gateway port")
+
     def start(self):
         self.start_engine()
         self.start_gateway()
+        if self.mysql_port is not None:
+            self.start_mysql_gateway()
         return self
 
     def kill_engine(self):
@@ -95,7 +107,7 @@ class Cluster:
         self.engine.wait()
 
     def stop(self):
-        for p in (self.gateway, self.engine):
+        for p in (self.mysql_gateway, self.gateway, self.engine):
             if p is not None and p.poll() is None:
                 p.send_signal(signal.SIGTERM)
                 try:
@@ -117,6 +129,22 @@ class Cluster:
             raise AssertionError(f"psql failed: {r.returncode}\n{r.stdout}\n{r.stderr}")
         return r
 
+    def mysql(self, sql: str, db="rosetta", check=True, args=()):
+        """Runs `sql` through the real `mariadb` client (batch mode, `--force` so that
+        an error does not stop the script)."""
+        r = subprocess.run(
+            ["mariadb", "-h", "127.0.0.1", "-P", str(self.mysql_port), "-u", "admin",
+             f"-p{PASSWORD}", "-D", db, "--force", *args],
+            input=sql, capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise AssertionError(f"mariadb failed: {r.returncode}\n{r.stdout}\n{r.stderr}")
+        return r
+
+    def pymysql(self, db="rosetta", **kwargs):
+        import pymysql
+        return pymysql.connect(host="127.0.0.1", port=self.mysql_port, user="admin",
+                               password=PASSWORD, database=db, **kwargs)
+
 
 @pytest.fixture(scope="module")
 def cluster():
@@ -135,6 +163,19 @@ def fresh_cluster():
     tmp = Path(tempfile.mkdtemp(prefix="rosetta-test-"))
     c = Cluster(tmp / "data")
     try:
+        yield c
+    finally:
+        c.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def mysql_cluster():
+    """A cluster with both the PostgreSQL and the MySQL gateway."""
+    tmp = Path(tempfile.mkdtemp(prefix="rosetta-test-"))
+    c = Cluster(tmp / "data", with_mysql=True)
+    try:
+        c.start()
         yield c
     finally:
         c.stop()

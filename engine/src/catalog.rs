@@ -1,4 +1,4 @@
-//! The one catalog: databases, tables, indexes and users, shared by every dialect.
+//! The one catalog: databases, tables, indexes, views and users, shared by every dialect.
 //!
 //! Catalog entries are ordinary MVCC keys ([`crate::keys`]), read and written through the
 //! transaction: DDL is transactional (a `CREATE TABLE` rolled back never existed) and
@@ -11,7 +11,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use rosetta_bytecode::{DataType, Expr, Ident};
+use rosetta_bytecode::{DataType, Expr, Ident, Query};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -75,6 +75,52 @@ impl TableDef {
     /// The primary-key index, if the table has a primary key.
     pub fn primary_index(&self) -> Option<&IndexDef> {
         self.indexes.iter().find(|i| i.primary)
+    }
+}
+
+/// A column of a view, as the defining query produced it when the view was created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViewColumn {
+    pub name: String,
+    pub data_type: DataType,
+}
+
+/// A view: a named query, kept as bytecode and expanded by the binder wherever the view
+/// is named (like a subquery qualified by the view's name). Views and tables share one
+/// namespace per database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViewDef {
+    pub id: u32,
+    pub db_id: u32,
+    pub name: String,
+    /// Output columns (names after the optional column list of `CREATE VIEW`).
+    pub columns: Vec<ViewColumn>,
+    /// The defining query, as bytecode.
+    pub query: Query,
+    /// The query's SQL text as the plugin rendered it (for `pg_views` and friends).
+    #[serde(default)]
+    pub definition: Option<String>,
+    /// Ids of the tables and views the query reads: dropping one of them is refused
+    /// (or cascades) while this view exists.
+    #[serde(default)]
+    pub depends_on: Vec<u32>,
+    pub owner: String,
+}
+
+/// A named relation of a database: a table or a view.
+#[derive(Debug, Clone)]
+pub enum Relation {
+    Table(TableDef),
+    View(ViewDef),
+}
+
+impl Relation {
+    /// The relation's name as stored.
+    pub fn name(&self) -> &str {
+        match self {
+            Relation::Table(t) => &t.name,
+            Relation::View(v) => &v.name,
+        }
     }
 }
 
@@ -202,6 +248,45 @@ impl<'a> Catalog<'a> {
             .and_then(|i| tables.into_iter().nth(i)))
     }
 
+    /// All views of a database.
+    pub fn views(&self, db_id: u32) -> Result<Vec<ViewDef>> {
+        self.list(&keys::view_prefix(db_id))
+    }
+
+    /// Resolves a view name in a database (exact, then case-insensitive when unquoted).
+    pub fn view(&self, db_id: u32, ident: &Ident) -> Result<Option<ViewDef>> {
+        if let Some(b) = self.txn.get(&keys::view(db_id, &ident.value))? {
+            return Ok(Some(decode(&b)?));
+        }
+        if ident.quoted {
+            return Ok(None);
+        }
+        let views = self.views(db_id)?;
+        Ok(find_by_name(views.iter().map(|v| v.name.as_str()), ident)
+            .and_then(|i| views.into_iter().nth(i)))
+    }
+
+    /// Resolves a relation (table or view) name in a database: an exact match of either
+    /// kind first, then a unique case-insensitive match among both for unquoted names.
+    pub fn relation(&self, db_id: u32, ident: &Ident) -> Result<Option<Relation>> {
+        if let Some(b) = self.txn.get(&keys::table(db_id, &ident.value))? {
+            return Ok(Some(Relation::Table(decode(&b)?)));
+        }
+        if let Some(b) = self.txn.get(&keys::view(db_id, &ident.value))? {
+            return Ok(Some(Relation::View(decode(&b)?)));
+        }
+        if ident.quoted {
+            return Ok(None);
+        }
+        let mut all: Vec<Relation> = self
+            .tables(db_id)?
+            .into_iter()
+            .map(Relation::Table)
+            .collect();
+        all.extend(self.views(db_id)?.into_iter().map(Relation::View));
+        Ok(find_by_name(all.iter().map(|r| r.name()), ident).and_then(|i| all.into_iter().nth(i)))
+    }
+
     /// All users.
     pub fn users(&self) -> Result<Vec<UserDef>> {
         self.list(&keys::user_prefix())
@@ -257,4 +342,14 @@ pub fn delete_table(txn: &mut Txn, t: &TableDef) -> Result<()> {
 /// Writes a catalog entry in `txn` (see [`Catalog`] for reads).
 pub fn put_user(txn: &mut Txn, u: &UserDef) -> Result<()> {
     txn.put(keys::user(&u.name), encode(u))
+}
+
+/// Writes a catalog entry in `txn` (see [`Catalog`] for reads).
+pub fn put_view(txn: &mut Txn, v: &ViewDef) -> Result<()> {
+    txn.put(keys::view(v.db_id, &v.name), encode(v))
+}
+
+/// Writes a catalog entry in `txn` (see [`Catalog`] for reads).
+pub fn delete_view(txn: &mut Txn, v: &ViewDef) -> Result<()> {
+    txn.delete(keys::view(v.db_id, &v.name))
 }

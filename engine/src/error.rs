@@ -14,6 +14,9 @@ pub enum Error {
     UndefinedTable(String),
     #[error("relation \"{0}\" already exists")]
     DuplicateTable(String),
+    /// `DROP TABLE`/`DROP VIEW` of a missing object (`kind` is "table" or "view").
+    #[error("{kind} \"{name}\" does not exist")]
+    UndefinedRelation { kind: &'static str, name: String },
     #[error("column \"{0}\" does not exist")]
     UndefinedColumn(String),
     #[error("column reference \"{0}\" is ambiguous")]
@@ -62,6 +65,24 @@ pub enum Error {
     NoActiveBlockAllowed(String),
     #[error("database \"{0}\" is being accessed by other users")]
     ObjectInUse(String),
+    /// A statement named an object of the wrong kind (`DROP TABLE` on a view, …).
+    #[error("{message}")]
+    WrongObjectType {
+        message: String,
+        hint: Option<String>,
+    },
+    /// DROP refused because other objects (views) depend on the object.
+    #[error("{message}")]
+    DependentObjects { message: String, detail: String },
+    /// `CREATE OR REPLACE VIEW` would change the view's existing columns.
+    #[error("{0}")]
+    InvalidTableDefinition(String),
+    /// A `$n` where the statement has no parameters (a view's query).
+    #[error("there is no parameter ${0}")]
+    UndefinedParameter(u16),
+    /// INSERT/UPDATE/DELETE naming a view (views are read-only in Rosetta).
+    #[error("cannot {verb} view \"{view}\"")]
+    ViewNotUpdatable { verb: &'static str, view: String },
     #[error("{0}")]
     Internal(String),
     #[error(transparent)]
@@ -76,6 +97,7 @@ impl Error {
             Error::InFailedTransaction => "25P02",
             Error::UndefinedTable(_) => "42P01",
             Error::DuplicateTable(_) => "42P07",
+            Error::UndefinedRelation { .. } => "42P01",
             Error::UndefinedColumn(_) => "42703",
             Error::AmbiguousColumn(_) => "42702",
             Error::DuplicateColumn(_) => "42701",
@@ -99,6 +121,11 @@ impl Error {
             Error::ReadOnly(_) => "25006",
             Error::NoActiveBlockAllowed(_) => "25001",
             Error::ObjectInUse(_) => "55006",
+            Error::WrongObjectType { .. } => "42809",
+            Error::DependentObjects { .. } => "2BP01",
+            Error::InvalidTableDefinition(_) => "42P16",
+            Error::UndefinedParameter(_) => "42P02",
+            Error::ViewNotUpdatable { .. } => "0A000",
             Error::Internal(_) => "XX000",
             Error::Storage(_) => "58030",
         }
@@ -107,7 +134,24 @@ impl Error {
     /// Extra detail for the client, when there is one.
     pub fn detail(&self) -> Option<String> {
         match self {
-            Error::UniqueViolation { detail, .. } => Some(detail.clone()),
+            Error::UniqueViolation { detail, .. } | Error::DependentObjects { detail, .. } => {
+                Some(detail.clone())
+            }
+            Error::ViewNotUpdatable { .. } => Some(
+                "Views are not automatically updatable in Rosetta yet; write to the underlying table."
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// A hint for the client, when there is one.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::WrongObjectType { hint, .. } => hint.clone(),
+            Error::DependentObjects { .. } => {
+                Some("Use DROP ... CASCADE to drop the dependent objects too.".into())
+            }
             _ => None,
         }
     }

@@ -6,6 +6,7 @@
 //!   i ++ index_id u32 ++ key(values) [++ key(pk)]  index entry  → key(pk)
 //!   c ++ d ++ key(db name)                         database     → DatabaseDef
 //!   c ++ t ++ db_id u32 ++ key(table name)         table        → TableDef
+//!   c ++ v ++ db_id u32 ++ key(view name)          view         → ViewDef
 //!   c ++ u ++ key(user name)                       user         → UserDef
 //!   m ++ name                                      unversioned metadata (id counters)
 //! ```
@@ -64,6 +65,21 @@ pub fn table(db_id: u32, name: &str) -> Vec<u8> {
 /// Prefix of all table definitions of a database.
 pub fn table_prefix(db_id: u32) -> Vec<u8> {
     let mut k = vec![b'c', b't'];
+    k.extend_from_slice(&db_id.to_be_bytes());
+    k
+}
+
+/// Key of a view definition (views and tables share one namespace: the catalog checks
+/// both before creating either).
+pub fn view(db_id: u32, name: &str) -> Vec<u8> {
+    let mut k = view_prefix(db_id);
+    key::encode(&Value::Text(name.to_string()), &mut k);
+    k
+}
+
+/// Prefix of all view definitions of a database.
+pub fn view_prefix(db_id: u32) -> Vec<u8> {
+    let mut k = vec![b'c', b'v'];
     k.extend_from_slice(&db_id.to_be_bytes());
     k
 }

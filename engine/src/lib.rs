@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod keys;
 pub mod mvcc;
+pub mod sd_notify;
 pub mod server;
 pub mod session;
 pub mod sql;

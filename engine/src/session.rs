@@ -88,7 +88,7 @@ impl Session {
             sqlstate: e.sqlstate().to_string(),
             message: e.to_string(),
             detail: e.detail(),
-            hint: None,
+            hint: e.hint(),
             position: None,
             txn: self.state(),
             fatal: false,

@@ -6,7 +6,7 @@ use rosetta_bytecode::{DataType, Ident};
 use rosetta_types::text::to_text;
 use rosetta_types::Value;
 
-use crate::catalog::{Catalog, TableDef};
+use crate::catalog::{Catalog, TableDef, ViewDef};
 use crate::error::Result;
 use crate::sql::exec::{ExecCtx, Row};
 
@@ -371,6 +371,27 @@ const TABLES: &[(&str, &[(&str, DataType)])] = &[
         "information_schema.schemata",
         &[("catalog_name", T), ("schema_name", T), ("schema_owner", T)],
     ),
+    (
+        "pg_views",
+        &[
+            ("schemaname", T),
+            ("viewname", T),
+            ("viewowner", T),
+            ("definition", T),
+        ],
+    ),
+    (
+        "information_schema.views",
+        &[
+            ("table_catalog", T),
+            ("table_schema", T),
+            ("table_name", T),
+            ("view_definition", T),
+            ("check_option", T),
+            ("is_updatable", T),
+            ("is_insertable_into", T),
+        ],
+    ),
 ];
 
 /// Resolves a FROM name to a virtual table, if it names one.
@@ -530,6 +551,7 @@ fn s(v: &str) -> Value {
 pub fn rows(name: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
     let cat = Catalog::new(ctx.txn);
     let tables: Vec<TableDef> = cat.tables(ctx.database.id)?;
+    let views: Vec<ViewDef> = cat.views(ctx.database.id)?;
     let n = Value::Null;
     Ok(match name {
         "pg_namespace" => vec![
@@ -566,6 +588,9 @@ pub fn rows(name: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
                     out.push(class_row(i.id as i64, &i.name, "i", false, i.columns.len()));
                 }
             }
+            for v in &views {
+                out.push(class_row(v.id as i64, &v.name, "v", false, v.columns.len()));
+            }
             out
         }
         "pg_attribute" => {
@@ -580,6 +605,31 @@ pub fn rows(name: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
                         Value::Int32(typmod(&c.data_type)),
                         Value::Bool(!c.nullable),
                         Value::Bool(c.default.is_some()),
+                        Value::Bool(false),
+                        s(""),
+                        s(""),
+                        Value::Int64(collation(&c.data_type)),
+                        s(storage(&c.data_type)),
+                        s(""),
+                        Value::Int32(-1),
+                        Value::Int16(type_len(&c.data_type)),
+                        Value::Bool(true),
+                        Value::Int32(0),
+                        Value::Null,
+                        Value::Null,
+                    ]);
+                }
+            }
+            for v in &views {
+                for (i, c) in v.columns.iter().enumerate() {
+                    out.push(vec![
+                        Value::Int64(v.id as i64),
+                        s(&c.name),
+                        Value::Int64(type_oid(&c.data_type)),
+                        Value::Int16(i as i16 + 1),
+                        Value::Int32(typmod(&c.data_type)),
+                        Value::Bool(false),
+                        Value::Bool(false),
                         Value::Bool(false),
                         s(""),
                         s(""),
@@ -792,12 +842,32 @@ pub fn rows(name: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
             .collect(),
         "information_schema.tables" => tables
             .iter()
-            .map(|t| {
+            .map(|t| (&t.name, "BASE TABLE"))
+            .chain(views.iter().map(|v| (&v.name, "VIEW")))
+            .map(|(name, kind)| vec![s(&ctx.database.name), s("public"), s(name), s(kind)])
+            .collect(),
+        "pg_views" => views
+            .iter()
+            .map(|v| {
+                vec![
+                    s("public"),
+                    s(&v.name),
+                    s(&v.owner),
+                    s(&view_definition(v)),
+                ]
+            })
+            .collect(),
+        "information_schema.views" => views
+            .iter()
+            .map(|v| {
                 vec![
                     s(&ctx.database.name),
                     s("public"),
-                    s(&t.name),
-                    s("BASE TABLE"),
+                    s(&v.name),
+                    s(&view_definition(v)),
+                    s("NONE"),
+                    s("NO"),
+                    s("NO"),
                 ]
             })
             .collect(),
@@ -837,6 +907,29 @@ pub fn rows(name: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
                         opt(scale),
                         s(&mysql_column_type(&c.data_type)),
                         s(mysql_column_key(t, i)),
+                        s(""),
+                    ]);
+                }
+            }
+            for v in &views {
+                for (i, c) in v.columns.iter().enumerate() {
+                    out.push(vec![
+                        s(&ctx.database.name),
+                        s("public"),
+                        s(&v.name),
+                        s(&c.name),
+                        Value::Int32(i as i32 + 1),
+                        Value::Null,
+                        s("YES"),
+                        s(rosetta_types::type_name(&c.data_type)
+                            .split('(')
+                            .next()
+                            .unwrap_or("")),
+                        Value::Null,
+                        Value::Null,
+                        Value::Null,
+                        s(&mysql_column_type(&c.data_type)),
+                        s(""),
                         s(""),
                     ]);
                 }
@@ -929,7 +1022,11 @@ fn class_row(oid: i64, name: &str, kind: &str, has_index: bool, natts: usize) ->
         Value::Int64(PUBLIC_OID),
         s(kind),
         Value::Int64(OWNER_OID),
-        Value::Int64(if kind == "i" { 403 } else { 2 }),
+        Value::Int64(match kind {
+            "i" => 403,
+            "v" => 0,
+            _ => 2,
+        }),
         Value::Float32(-1.0),
         Value::Bool(has_index),
         s("p"),
@@ -948,6 +1045,15 @@ fn class_row(oid: i64, name: &str, kind: &str, has_index: bool, natts: usize) ->
         Value::Null,
         Value::Int16(i16::try_from(natts).unwrap_or(i16::MAX)),
     ]
+}
+
+/// A view's definition text as `pg_get_viewdef` shows it (PostgreSQL indents the query
+/// and ends it with a semicolon).
+fn view_definition(v: &ViewDef) -> String {
+    match &v.definition {
+        Some(text) => format!(" {text};"),
+        None => String::new(),
+    }
 }
 
 fn default_text(e: &rosetta_bytecode::Expr) -> String {
@@ -985,6 +1091,8 @@ pub enum CatalogFn {
     StatisticsObjDefColumns,
     /// `pg_relation_is_publishable(rel)`: true for tables.
     RelationIsPublishable,
+    /// `pg_get_viewdef(oid [, pretty])`: a view's query text.
+    GetViewDef,
 }
 
 impl CatalogFn {
@@ -1008,6 +1116,7 @@ impl CatalogFn {
             }
             "pg_get_statisticsobjdef_columns" => Self::StatisticsObjDefColumns,
             "pg_relation_is_publishable" => Self::RelationIsPublishable,
+            "pg_get_viewdef" => Self::GetViewDef,
             _ => return None,
         })
     }
@@ -1080,6 +1189,15 @@ impl CatalogFn {
                 None => Value::Null,
             },
             Self::GetExpr => args.first().cloned().unwrap_or(Value::Null),
+            Self::GetViewDef => match arg_i(0) {
+                Some(oid) => Catalog::new(ctx.txn)
+                    .views(ctx.database.id)?
+                    .iter()
+                    .find(|v| v.id as i64 == oid)
+                    .map(|v| s(&view_definition(v)))
+                    .unwrap_or(Value::Null),
+                None => Value::Null,
+            },
             Self::GetIndexDef => match arg_i(0) {
                 Some(oid) => index_def(ctx, oid, arg_i(1).unwrap_or(0))?,
                 None => Value::Null,
@@ -1091,8 +1209,9 @@ impl CatalogFn {
             Self::RegClass => match args.first() {
                 Some(Value::Text(name)) => {
                     let ident = Ident::new(name.rsplit('.').next().unwrap_or(name));
-                    match Catalog::new(ctx.txn).table(ctx.database.id, &ident)? {
-                        Some(t) => Value::Int64(t.id as i64),
+                    match Catalog::new(ctx.txn).relation(ctx.database.id, &ident)? {
+                        Some(crate::catalog::Relation::Table(t)) => Value::Int64(t.id as i64),
+                        Some(crate::catalog::Relation::View(v)) => Value::Int64(v.id as i64),
                         None => return Err(crate::error::Error::UndefinedTable(name.clone())),
                     }
                 }

@@ -106,6 +106,32 @@ impl EngineClient {
         })
     }
 
+    /// Connects, retrying with exponential backoff (50 ms doubling up to 1 s) while the
+    /// engine is not there (restarting: socket missing or refusing) for up to `patience`.
+    /// Other errors fail at once.
+    pub async fn connect_with_backoff(
+        path: &Path,
+        patience: std::time::Duration,
+    ) -> Result<Self, EngineClientError> {
+        let deadline = tokio::time::Instant::now() + patience;
+        let mut delay = std::time::Duration::from_millis(50);
+        loop {
+            match Self::connect(path).await {
+                Err(EngineClientError::Connect { source, .. })
+                    if matches!(
+                        source.kind(),
+                        std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                    ) && tokio::time::Instant::now() + delay < deadline =>
+                {
+                    tracing::debug!("engine not reachable ({source}); retrying in {delay:?}");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(1));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Sends one request (draining an abandoned earlier answer first).
     async fn send(&mut self, request: &Request) -> Result<(), EngineClientError> {
         if self.pending {

@@ -6,14 +6,17 @@
 //! socket connection per client session ([`engine_client`]).
 //!
 //! * [`postgres`] — the PostgreSQL gateway (`pgwire`).
+//! * [`mysql`] — the MySQL gateway (`opensrv-mysql`).
 //!
 //! MySQL and Firebird gateways will sit next to it and share [`engine_client`] and
 //! [`plugin_host`].
 
 pub mod engine_client;
+pub mod mysql;
 pub mod plugin_host;
 pub mod postgres;
 
 pub use engine_client::{EngineClient, EngineClientError};
+pub use mysql::{MysqlConfig, MysqlGateway};
 pub use plugin_host::PluginHost;
 pub use postgres::{PostgresGateway, ServerConfig};

@@ -9,7 +9,7 @@ use rosetta_types::{Decimal, Value};
 use super::expr::{BExpr, CmpOp, SubPlan};
 use super::functions::{Agg, Func, TableFunc};
 use super::plan::{Access, AggCall, Plan, SortKey};
-use crate::catalog::{Catalog, DatabaseDef, TableDef};
+use crate::catalog::{Catalog, DatabaseDef, Relation, TableDef, ViewDef};
 use crate::error::{Error, Result};
 use crate::mvcc::Txn;
 
@@ -48,7 +48,15 @@ pub struct Binder<'a> {
     outer: Vec<Scope>,
     outer_refs: usize,
     aggs: Option<Vec<AggCall>>,
+    /// Ids of the catalog tables and views the statement names directly (not those
+    /// reached through a view): the dependencies `CREATE VIEW` records.
+    pub deps: Vec<u32>,
+    /// Views being expanded, innermost last (a view reaching itself is an error).
+    expanding: Vec<u32>,
 }
+
+/// Most views expanded inside one another (a guard against runaway nesting).
+const MAX_VIEW_NESTING: usize = 64;
 
 const NUMERIC: DataType = DataType::Numeric {
     precision: None,
@@ -65,7 +73,17 @@ impl<'a> Binder<'a> {
             outer: Vec::new(),
             outer_refs: 0,
             aggs: None,
+            deps: Vec::new(),
+            expanding: Vec::new(),
         }
+    }
+
+    /// A binder for a view's defining query that refuses references back to the view
+    /// `id` (used by `CREATE OR REPLACE VIEW`).
+    pub fn for_view(txn: &'a Txn, db: &'a DatabaseDef, id: Option<u32>) -> Self {
+        let mut b = Self::new(txn, db, vec![]);
+        b.expanding.extend(id);
+        b
     }
 
     /// Final parameter types (uninferred ones default to text, as PostgreSQL's unknown).
@@ -90,6 +108,79 @@ impl<'a> Binder<'a> {
         Catalog::new(self.txn)
             .table(self.db.id, last)?
             .ok_or_else(|| Error::UndefinedTable(display_name(name)))
+    }
+
+    /// Resolves a relation name (`[db.][schema.]name`) to a table or a view.
+    pub fn relation(&self, name: &[Ident]) -> Result<Relation> {
+        let Some(last) = name.last() else {
+            return Err(Error::Syntax("empty table name".into()));
+        };
+        if name.len() > 1 {
+            let schema = &name[name.len() - 2].value;
+            if !schema.eq_ignore_ascii_case("public") {
+                return Err(Error::UndefinedTable(display_name(name)));
+            }
+        }
+        Catalog::new(self.txn)
+            .relation(self.db.id, last)?
+            .ok_or_else(|| Error::UndefinedTable(display_name(name)))
+    }
+
+    /// Resolves the target table of INSERT/UPDATE/DELETE (`verb`: "insert into",
+    /// "update", "delete from"); a view is refused with 0A000 as PostgreSQL refuses a
+    /// view that is not automatically updatable.
+    pub fn write_target(&self, name: &[Ident], verb: &'static str) -> Result<TableDef> {
+        match self.relation(name)? {
+            Relation::Table(t) => Ok(t),
+            Relation::View(v) => Err(Error::ViewNotUpdatable { verb, view: v.name }),
+        }
+    }
+
+    /// Binds a view's defining query as a subquery of its own: it sees no enclosing
+    /// query, no parameters and no aggregate context of the query naming it.
+    pub fn view_query(&mut self, v: &ViewDef) -> Result<(Plan, Vec<OutCol>)> {
+        if self.expanding.contains(&v.id) {
+            return Err(Error::InvalidTableDefinition(format!(
+                "infinite recursion detected in rules for relation \"{}\"",
+                v.name
+            )));
+        }
+        if self.expanding.len() >= MAX_VIEW_NESTING {
+            return Err(Error::Unsupported(format!(
+                "views nested more than {MAX_VIEW_NESTING} deep"
+            )));
+        }
+        let outer = std::mem::take(&mut self.outer);
+        let aggs = self.aggs.take();
+        let deps = std::mem::take(&mut self.deps);
+        self.expanding.push(v.id);
+        let r = self.query(&v.query);
+        self.expanding.pop();
+        self.deps = deps;
+        self.aggs = aggs;
+        self.outer = outer;
+        let (plan, cols) = r?;
+        if cols.len() != v.columns.len() {
+            return Err(Error::InvalidTableDefinition(format!(
+                "view \"{}\" no longer matches its definition ({} columns, {} expected)",
+                v.name,
+                cols.len(),
+                v.columns.len()
+            )));
+        }
+        // Like PostgreSQL, a view's columns report the view as their table.
+        let cols = cols
+            .into_iter()
+            .zip(&v.columns)
+            .enumerate()
+            .map(|(i, (c, vc))| OutCol {
+                name: vc.name.clone(),
+                ty: c.ty,
+                table_id: v.id,
+                colno: u16::try_from(i + 1).unwrap_or(0),
+            })
+            .collect();
+        Ok((plan, cols))
     }
 
     // ----- queries -------------------------------------------------------------------
@@ -455,7 +546,32 @@ impl<'a> Binder<'a> {
                 let virtual_name = crate::vcat::resolve(name);
                 let table = match virtual_name {
                     Some(_) => None,
-                    None => Some(self.table(name)?),
+                    None => match self.relation(name)? {
+                        Relation::Table(t) => {
+                            self.deps.push(t.id);
+                            Some(t)
+                        }
+                        Relation::View(v) => {
+                            self.deps.push(v.id);
+                            let (plan, out) = self.view_query(&v)?;
+                            let mut cols: Vec<ScopeCol> = out
+                                .into_iter()
+                                .map(|c| ScopeCol {
+                                    qualifier: qualifier.clone(),
+                                    name: c.name,
+                                    ty: c.ty,
+                                    table_id: c.table_id,
+                                    colno: c.colno,
+                                })
+                                .collect();
+                            if let Some(a) = alias {
+                                for (c, n) in cols.iter_mut().zip(&a.columns) {
+                                    c.name = n.value.clone();
+                                }
+                            }
+                            return Ok((plan, Scope { cols }));
+                        }
+                    },
                 };
                 let (plan, mut cols): (Plan, Vec<ScopeCol>) = match (table, virtual_name) {
                     (Some(t), _) => {
@@ -848,7 +964,7 @@ impl<'a> Binder<'a> {
                     }
                     let (t, tt) = self.expr(t, scope)?;
                     ty = unify(ty, &t, tt);
-                    bs.push((w, t));
+                    bs.push((w, t, tt));
                 }
                 let els = else_result
                     .as_ref()
@@ -860,14 +976,14 @@ impl<'a> Binder<'a> {
                 let ty = ty.unwrap_or(DataType::Text);
                 let bs = bs
                     .into_iter()
-                    .map(|(w, t)| Ok((w, coerce_literal(t, &ty)?)))
+                    .map(|(w, t, tt)| Ok((w, promote(t, tt, &ty)?)))
                     .collect::<Result<_>>()?;
                 (
                     BExpr::Case {
                         operand: op.map(|o| o.0.boxed()),
                         branches: bs,
                         else_result: els
-                            .map(|e| coerce_literal(e.0, &ty))
+                            .map(|(e, et)| promote(e, et, &ty))
                             .transpose()?
                             .map(Box::new),
                     },
@@ -1077,12 +1193,25 @@ impl<'a> Binder<'a> {
             args.push(x);
             types.push(t);
         }
-        let ty = func.result_type(&types);
+        let mut ty = func.result_type(&types);
         if matches!(func, Func::Coalesce | Func::Greatest | Func::Least) {
             args = args
                 .into_iter()
-                .map(|a| coerce_literal(a, &ty))
+                .zip(&types)
+                .map(|(a, t)| promote(a, *t, &ty))
                 .collect::<Result<_>>()?;
+        } else if func == Func::NullIf {
+            // PostgreSQL returns NULLIF's first argument as promoted by the implied `=`:
+            // NULLIF(2, 1.5) is numeric.
+            if let [a, b] = types.as_slice() {
+                if is_numeric(a) && is_numeric(b) {
+                    ty = ops::common_type(a, b).unwrap_or(*a);
+                    if let Some(first) = args.first_mut() {
+                        let x = std::mem::replace(first, BExpr::Const(Value::Null));
+                        *first = promote(x, *a, &ty)?;
+                    }
+                }
+            }
         }
         Ok((BExpr::Call(func, args), ty))
     }
@@ -1223,6 +1352,26 @@ fn unify(acc: Option<DataType>, e: &BExpr, ty: DataType) -> Option<DataType> {
         None => ty,
         Some(a) if matches!(e, BExpr::Const(Value::Text(_))) => a,
         Some(a) => ops::common_type(&a, &ty).unwrap_or(a),
+    })
+}
+
+/// Converts one input of a CASE / COALESCE / GREATEST / LEAST / NULLIF of result type
+/// `to`: untyped literals as [`coerce_literal`], and a numeric input of another numeric
+/// type is cast, so that the values carry the result type (`COALESCE(77, 1.5)` is the
+/// numeric 77, and dividing by it is numeric division, as in PostgreSQL).
+fn promote(e: BExpr, from: DataType, to: &DataType) -> Result<BExpr> {
+    let e = coerce_literal(e, to)?;
+    if from == *to || !is_numeric(&from) || !is_numeric(to) {
+        return Ok(e);
+    }
+    Ok(match e {
+        BExpr::Const(Value::Null) => e,
+        BExpr::Const(v) => BExpr::Const(rosetta_types::cast::cast(
+            &v,
+            to,
+            rosetta_types::cast::CastMode::Explicit,
+        )?),
+        e => BExpr::Cast(e.boxed(), *to),
     })
 }
 

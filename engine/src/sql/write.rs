@@ -121,7 +121,7 @@ fn returning(
 
 /// Binds an INSERT.
 pub fn bind_insert(b: &mut Binder, ins: &bc::Insert) -> Result<WritePlan> {
-    let table = b.table(&ins.table)?;
+    let table = b.write_target(&ins.table, "insert into")?;
     let targets: Vec<usize> = if ins.columns.is_empty() {
         (0..table.columns.len()).collect()
     } else {
@@ -185,7 +185,7 @@ pub fn bind_insert(b: &mut Binder, ins: &bc::Insert) -> Result<WritePlan> {
 
 /// Binds an UPDATE.
 pub fn bind_update(b: &mut Binder, up: &bc::Update) -> Result<WritePlan> {
-    let table = b.table(&up.table)?;
+    let table = b.write_target(&up.table, "update")?;
     let scope = table_scope(&table, up.alias.as_ref().map(|a| a.value.as_str()));
     let mut assignments = Vec::new();
     for a in &up.assignments {
@@ -218,7 +218,7 @@ pub fn bind_update(b: &mut Binder, up: &bc::Update) -> Result<WritePlan> {
 
 /// Binds a DELETE.
 pub fn bind_delete(b: &mut Binder, del: &bc::Delete) -> Result<WritePlan> {
-    let table = b.table(&del.table)?;
+    let table = b.write_target(&del.table, "delete from")?;
     let scope = table_scope(&table, del.alias.as_ref().map(|a| a.value.as_str()));
     let (access, filter) = bind_filter(b, &table, &del.filter, &scope)?;
     let (ret, ret_cols) = returning(b, &del.returning, &scope)?;

@@ -26,12 +26,15 @@ use tokio::signal::unix::{signal, SignalKind};
 
 /// File name of the PostgreSQL dialect plugin.
 const PG_PLUGIN_FILE: &str = "librosetta_plugin_postgres.so";
+/// File name of the MySQL dialect plugin.
+const MYSQL_PLUGIN_FILE: &str = "librosetta_plugin_mysql.so";
 /// How long the engine may take to open its socket.
 const ENGINE_START_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a gateway may take to listen.
 const GATEWAY_START_TIMEOUT: Duration = Duration::from_secs(30);
-/// Grace period after SIGTERM before SIGKILL.
-const GATEWAY_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Grace period after SIGTERM before SIGKILL (a gateway gives running statements 10 s,
+/// then cancels them).
+const GATEWAY_STOP_TIMEOUT: Duration = Duration::from_secs(20);
 const ENGINE_STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// `sun_path` holds 108 bytes including the terminating NUL.
 const MAX_SOCKET_PATH: usize = 107;
@@ -53,9 +56,9 @@ pub struct UpArgs {
     /// PostgreSQL protocol port.
     #[arg(long, default_value_t = 15432, value_name = "N")]
     pg_port: u16,
-    /// MySQL protocol port (the MySQL gateway is not built yet: nothing is opened).
-    #[arg(long, value_name = "N")]
-    mysql_port: Option<u16>,
+    /// MySQL protocol port.
+    #[arg(long, default_value_t = 13306, value_name = "N")]
+    mysql_port: u16,
     /// Firebird protocol port (the Firebird gateway is not built yet: nothing is opened).
     #[arg(long, value_name = "N")]
     firebird_port: Option<u16>,
@@ -85,6 +88,7 @@ pub fn listen_error(ip: IpAddr, port: u16, e: io::Error) -> anyhow::Error {
 pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe().context("cannot find the rosetta executable")?;
     let plugin = find_plugin(&exe, args.plugin_dir.as_deref(), PG_PLUGIN_FILE)?;
+    let mysql_plugin = find_plugin(&exe, args.plugin_dir.as_deref(), MYSQL_PLUGIN_FILE)?;
     let data_dir = std::path::absolute(&args.data_dir)
         .with_context(|| format!("bad data directory {}", args.data_dir.display()))?;
     std::fs::create_dir_all(&data_dir)
@@ -105,6 +109,9 @@ pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     }
     let pg_addr = SocketAddr::new(args.listen, args.pg_port);
     std::net::TcpListener::bind(pg_addr).map_err(|e| listen_error(args.listen, args.pg_port, e))?;
+    let mysql_addr = SocketAddr::new(args.listen, args.mysql_port);
+    std::net::TcpListener::bind(mysql_addr)
+        .map_err(|e| listen_error(args.listen, args.mysql_port, e))?;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -116,7 +123,8 @@ pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         data_dir,
         socket,
         pg_addr,
-        mysql_port: args.mysql_port,
+        mysql_plugin,
+        mysql_addr,
         firebird_port: args.firebird_port,
     }))
 }
@@ -128,7 +136,8 @@ struct Plan {
     data_dir: PathBuf,
     socket: PathBuf,
     pg_addr: SocketAddr,
-    mysql_port: Option<u16>,
+    mysql_plugin: PathBuf,
+    mysql_addr: SocketAddr,
     firebird_port: Option<u16>,
 }
 
@@ -337,8 +346,10 @@ async fn supervise(plan: Plan) -> anyhow::Result<ExitCode> {
         }
     }
 
-    // 2. The gateways (PostgreSQL only, for now).
+    // 2. The gateways (PostgreSQL only, for now), each with a pid file for `rosetta reload`.
     let listen = plan.pg_addr.to_string();
+    let pg_pid_file =
+        crate::lifecycle::pid_file(&plan.data_dir.join(crate::lifecycle::RUN_DIR), "postgres");
     let mut gateways = vec![spawn(
         &plan.exe,
         "postgres gateway",
@@ -351,6 +362,8 @@ async fn supervise(plan: Plan) -> anyhow::Result<ExitCode> {
             plan.socket.as_os_str(),
             "--plugin".as_ref(),
             plan.plugin.as_os_str(),
+            "--pid-file".as_ref(),
+            pg_pid_file.as_os_str(),
         ],
     )?];
     let probe_addr = connect_addr(plan.pg_addr);
@@ -361,7 +374,7 @@ async fn supervise(plan: Plan) -> anyhow::Result<ExitCode> {
         || async move { tokio::net::TcpStream::connect(probe_addr).await.is_ok() },
     )
     .await;
-    let failure = match started {
+    let mut failure = match started {
         Startup::Ready => None,
         Startup::Exited(status) => Some(format!("the postgres gateway failed to start ({status})")),
         Startup::Interrupted => Some(String::new()),
@@ -370,6 +383,46 @@ async fn supervise(plan: Plan) -> anyhow::Result<ExitCode> {
             plan.pg_addr
         )),
     };
+    if failure.is_none() {
+        let listen = plan.mysql_addr.to_string();
+        let pid_file =
+            crate::lifecycle::pid_file(&plan.data_dir.join(crate::lifecycle::RUN_DIR), "mysql");
+        gateways.push(spawn(
+            &plan.exe,
+            "mysql gateway",
+            &[
+                "gateway".as_ref(),
+                "mysql".as_ref(),
+                "--listen".as_ref(),
+                listen.as_ref(),
+                "--engine-socket".as_ref(),
+                plan.socket.as_os_str(),
+                "--plugin".as_ref(),
+                plan.mysql_plugin.as_os_str(),
+                "--pid-file".as_ref(),
+                pid_file.as_os_str(),
+            ],
+        )?);
+        let probe = connect_addr(plan.mysql_addr);
+        let started = wait_ready(
+            &mut gateways[1],
+            &mut signals,
+            GATEWAY_START_TIMEOUT,
+            || async move { tokio::net::TcpStream::connect(probe).await.is_ok() },
+        )
+        .await;
+        failure = match started {
+            Startup::Ready => None,
+            Startup::Exited(status) => {
+                Some(format!("the mysql gateway failed to start ({status})"))
+            }
+            Startup::Interrupted => Some(String::new()),
+            Startup::TimedOut => Some(format!(
+                "the mysql gateway did not listen on {} in time",
+                plan.mysql_addr
+            )),
+        };
+    }
     if let Some(message) = failure {
         for g in &mut gateways {
             stop(g, GATEWAY_STOP_TIMEOUT).await;
@@ -396,10 +449,18 @@ async fn supervise(plan: Plan) -> anyhow::Result<ExitCode> {
         "postgres  {}  psql \"postgresql://{userinfo}@{probe_addr}/rosetta\"",
         plan.pg_addr
     );
-    match plan.mysql_port {
-        Some(port) => println!("mysql     port {port} requested, but the MySQL gateway is not built yet; nothing is listening"),
-        None => println!("mysql     not built yet"),
-    }
+    let mysql_probe = connect_addr(plan.mysql_addr);
+    println!(
+        "mysql     {}  mysql -h {} -P {} -u {} {}",
+        plan.mysql_addr,
+        mysql_probe.ip(),
+        mysql_probe.port(),
+        user,
+        match &password {
+            Some(p) => format!("-p{p}"),
+            None => "-p".to_string(),
+        }
+    );
     match plan.firebird_port {
         Some(port) => println!("firebird  port {port} requested, but the Firebird gateway is not built yet; nothing is listening"),
         None => println!("firebird  not built yet"),

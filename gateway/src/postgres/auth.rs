@@ -42,6 +42,9 @@ use crate::engine_client::EngineClient;
 
 /// The only SASL mechanism offered (no channel binding without TLS).
 const SCRAM_SHA_256: &str = "SCRAM-SHA-256";
+/// How long a new session waits for an engine that is restarting (retrying with
+/// backoff) before it fails with FATAL 08006.
+const ENGINE_CONNECT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Where a session's authentication stands.
 #[derive(Debug, Default)]
@@ -158,12 +161,15 @@ impl StartupHandler for PgConnection {
                     .get(METADATA_APPLICATION_NAME)
                     .cloned()
                     .unwrap_or_default();
-                let mut engine = EngineClient::connect(&self.shared.engine_socket)
-                    .await
-                    .map_err(|e| {
-                        tracing::error!("{e}");
-                        into_pgwire(errors::from_engine_client(&e))
-                    })?;
+                let mut engine = EngineClient::connect_with_backoff(
+                    &self.shared.engine_socket,
+                    ENGINE_CONNECT_PATIENCE,
+                )
+                .await
+                .map_err(|e| {
+                    tracing::error!("{e}");
+                    into_pgwire(errors::from_engine_client(&e))
+                })?;
                 let info = engine
                     .auth_info(&user)
                     .await

@@ -367,7 +367,7 @@ impl PgConnection {
                     StatementKind::Commit => {
                         program = PluginHost::rollback_program(rosetta_bytecode::Dialect::Postgres)
                     }
-                    StatementKind::Other => return Err(aborted_block()),
+                    StatementKind::Other | StatementKind::ShowPlugin => return Err(aborted_block()),
                 }
             }
             let engine = engine(st)?;
@@ -460,7 +460,9 @@ impl PgConnection {
                     kind: StatementKind::Other,
                 },
                 [one] => {
-                    if st.in_failed_block() && one.kind == StatementKind::Other {
+                    if st.in_failed_block()
+                        && matches!(one.kind, StatementKind::Other | StatementKind::ShowPlugin)
+                    {
                         return Err(aborted_block());
                     }
                     let result = engine(st)?.prepare(one.bytes.clone(), declared).await;
@@ -696,6 +698,14 @@ impl PgConnection {
                     .ok_or_else(|| Fail::Fatal(fatal("08003", "no engine connection")))?;
                 // The whole result is fetched; rows beyond the limit wait in the portal.
                 let mut stream = match (failed_block, portal.statement.kind) {
+                    // Answered with the plugin active now, not the one that prepared it.
+                    (false, StatementKind::ShowPlugin) => {
+                        let program = self
+                            .shared
+                            .plugins
+                            .plugin_show_program(rosetta_bytecode::Dialect::Postgres);
+                        engine.execute(program, Vec::new(), 0).await?
+                    }
                     (false, _) | (true, StatementKind::Rollback) => {
                         engine
                             .execute_prepared(handle, portal.params.clone(), 0)
@@ -706,7 +716,7 @@ impl PgConnection {
                             PluginHost::rollback_program(rosetta_bytecode::Dialect::Postgres);
                         engine.execute(rollback, Vec::new(), 0).await?
                     }
-                    (true, StatementKind::Other) => {
+                    (true, StatementKind::Other | StatementKind::ShowPlugin) => {
                         portal.state = PortalState::Ready;
                         return Err(aborted_block());
                     }

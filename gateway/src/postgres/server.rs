@@ -8,7 +8,12 @@
 //! * cap client messages at [`ServerConfig::max_message_size`] *before* they are buffered
 //!   ([`LimitedReader`]: pgwire itself accepts up to 1 GiB per message);
 //! * answer undecodable input with a FATAL 08P01 instead of silently hanging up;
-//! * end the engine session when the client goes away (`Request::Terminate`).
+//! * end the engine session when the client goes away (`Request::Terminate`);
+//! * shut down gracefully ([`PostgresGateway::serve`]): stop accepting, let running
+//!   statements finish for up to [`ServerConfig::shutdown_timeout`], and end every
+//!   session with PostgreSQL's own words, FATAL 57P01 "terminating connection due to
+//!   administrator command" (an open transaction rolls back when its engine session
+//!   ends). Statements still running at the deadline are cancelled in the engine first.
 //!
 //! TLS is refused (`N`) for now; GSS encryption likewise.
 
@@ -24,12 +29,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::{FutureExt, SinkExt, StreamExt};
 use pgwire::api::{ClientInfo, DefaultClient, NoopHandler, PgWireConnectionState};
+use pgwire::error::ErrorInfo;
 use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::response::{GssEncResponse, SslResponse};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage, SslNegotiationMetaMessage};
 use pgwire::tokio::server::{process_error, process_message, PgWireMessageServerCodec};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio_util::codec::Framed;
 
 use super::errors::fatal;
@@ -39,6 +46,14 @@ use crate::plugin_host::PluginHost;
 
 /// Default cap on one client message (64 MiB).
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 << 20;
+/// Default time running statements get to finish on shutdown.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+/// After the shutdown timeout, how long cancelled sessions get to close.
+const FORCED_CLOSE_GRACE: Duration = Duration::from_secs(3);
+/// How long closing one engine session may take before its socket is simply dropped.
+const ENGINE_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// PostgreSQL's words for a session ended by a server shutdown.
+const ADMIN_SHUTDOWN_MESSAGE: &str = "terminating connection due to administrator command";
 /// Time a client gets to finish startup and authentication.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// Untyped startup-phase packets (SSLRequest, StartupMessage, CancelRequest) are small.
@@ -53,6 +68,9 @@ pub struct ServerConfig {
     pub engine_socket: PathBuf,
     /// Largest client message accepted; larger ones end the connection with an error.
     pub max_message_size: usize,
+    /// On shutdown, how long running statements may take to finish before they are
+    /// cancelled.
+    pub shutdown_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -61,8 +79,20 @@ impl ServerConfig {
         Self {
             engine_socket,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
+}
+
+/// Where a gateway stands in its life; every connection watches it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Accepting and serving.
+    Serving,
+    /// Shutting down: idle sessions end now, busy ones after their statement.
+    Draining,
+    /// The shutdown timeout passed: running statements are cancelled.
+    Forced,
 }
 
 /// A running-or-ready PostgreSQL gateway: everything its connections share.
@@ -70,6 +100,19 @@ impl ServerConfig {
 pub struct PostgresGateway {
     shared: Arc<Shared>,
     max_message_size: usize,
+    shutdown_timeout: Duration,
+    phase: Arc<watch::Sender<Phase>>,
+    /// Number of open client connections.
+    open: Arc<watch::Sender<usize>>,
+}
+
+/// Counts a connection as open while alive.
+struct OpenGuard(Arc<watch::Sender<usize>>);
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
 }
 
 impl PostgresGateway {
@@ -83,7 +126,15 @@ impl PostgresGateway {
                 auth_secret: super::scram::process_secret(),
             }),
             max_message_size: config.max_message_size,
+            shutdown_timeout: config.shutdown_timeout,
+            phase: Arc::new(watch::channel(Phase::Serving).0),
+            open: Arc::new(watch::channel(0).0),
         }
+    }
+
+    /// Number of client connections currently open.
+    pub fn open_connections(&self) -> usize {
+        *self.open.borrow()
     }
 
     /// The plugin host (for hot reload on SIGHUP).
@@ -91,8 +142,12 @@ impl PostgresGateway {
         &self.shared.plugins
     }
 
-    /// Accepts connections on `listener` until `shutdown` resolves. Accept errors (e.g.
-    /// out of file descriptors) are logged and retried; they never stop the gateway.
+    /// Accepts connections on `listener` until `shutdown` resolves, then shuts down
+    /// gracefully: the listener closes, idle sessions end at once with FATAL 57P01, busy
+    /// ones after their statement; statements still running after the shutdown timeout
+    /// are cancelled. Returns once every connection is closed (or, at worst, a few
+    /// seconds after the timeout). Accept errors (e.g. out of file descriptors) are logged
+    /// and retried; they never stop the gateway.
     pub async fn serve(
         &self,
         listener: TcpListener,
@@ -101,13 +156,16 @@ impl PostgresGateway {
         tokio::pin!(shutdown);
         loop {
             let accepted = tokio::select! {
-                _ = &mut shutdown => return Ok(()),
+                _ = &mut shutdown => break,
                 accepted = listener.accept() => accepted,
             };
             match accepted {
                 Ok((stream, peer)) => {
                     let gateway = self.clone();
+                    self.open.send_modify(|n| *n += 1);
+                    let guard = OpenGuard(self.open.clone());
                     tokio::spawn(async move {
+                        let _guard = guard;
                         let result = std::panic::AssertUnwindSafe(gateway.handle(stream, peer))
                             .catch_unwind()
                             .await;
@@ -124,6 +182,41 @@ impl PostgresGateway {
                 }
             }
         }
+        drop(listener);
+        self.drain().await;
+        Ok(())
+    }
+
+    /// The shutdown sequence after the listener closed.
+    async fn drain(&self) {
+        let open = self.open_connections();
+        tracing::info!(
+            open,
+            timeout = ?self.shutdown_timeout,
+            "postgres gateway shutting down: no new connections, ending sessions"
+        );
+        self.phase.send_replace(Phase::Draining);
+        let mut count = self.open.subscribe();
+        let drained = tokio::time::timeout(self.shutdown_timeout, count.wait_for(|n| *n == 0))
+            .await
+            .is_ok();
+        if drained {
+            return;
+        }
+        tracing::warn!(
+            still_open = self.open_connections(),
+            "shutdown timeout reached: cancelling running statements"
+        );
+        self.phase.send_replace(Phase::Forced);
+        if tokio::time::timeout(FORCED_CLOSE_GRACE, count.wait_for(|n| *n == 0))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                still_open = self.open_connections(),
+                "connections still open after cancelling; exiting anyway"
+            );
+        }
     }
 
     /// Serves one client connection to its end.
@@ -136,8 +229,9 @@ impl PostgresGateway {
             PgWireMessageServerCodec::new(DefaultClient::<String>::new(peer, false)),
         );
         let result = self.run(&mut socket, conn.clone()).await;
-        // Whatever happened, the engine session ends with the client connection.
-        conn.close().await;
+        // Whatever happened, the engine session ends with the client connection (if the
+        // engine does not answer in time, dropping the socket ends the session too).
+        let _ = tokio::time::timeout(ENGINE_CLOSE_TIMEOUT, conn.close()).await;
         result
     }
 
@@ -178,19 +272,20 @@ impl PostgresGateway {
             engine_socket: self.shared.engine_socket.clone(),
         });
         let copy = Arc::new(NoopHandler);
+        let mut phase = self.phase.subscribe();
         loop {
             let in_startup = matches!(
                 socket.state(),
                 PgWireConnectionState::AwaitingStartup
                     | PgWireConnectionState::AuthenticationInProgress
             );
-            let msg = if in_startup {
-                tokio::select! {
-                    _ = &mut deadline => return Ok(()),
-                    msg = socket.next() => msg,
+            // Between messages the session is idle: a shutdown ends it right here.
+            let msg = tokio::select! {
+                _ = &mut deadline, if in_startup => return Ok(()),
+                _ = until(&mut phase, |p| *p != Phase::Serving) => {
+                    return say_goodbye(socket).await;
                 }
-            } else {
-                socket.next().await
+                msg = socket.next() => msg,
             };
             let msg = match msg {
                 None => return Ok(()),
@@ -209,17 +304,24 @@ impl PostgresGateway {
             }
             let is_extended = msg.is_extended_query();
             let is_cancel = matches!(msg, PgWireFrontendMessage::CancelRequest(_));
-            if let Err(e) = process_message(
-                msg,
-                socket,
-                conn.clone(),
-                conn.clone(),
-                conn.clone(),
-                copy.clone(),
-                cancel.clone(),
-            )
-            .await
-            {
+            // A running statement may finish during a shutdown, up to the timeout.
+            let processed = tokio::select! {
+                processed = process_message(
+                    msg,
+                    socket,
+                    conn.clone(),
+                    conn.clone(),
+                    conn.clone(),
+                    copy.clone(),
+                    cancel.clone(),
+                ) => Some(processed),
+                _ = until(&mut phase, |p| *p == Phase::Forced) => None,
+            };
+            let Some(processed) = processed else {
+                self.cancel_running(socket).await;
+                return say_goodbye(socket).await;
+            };
+            if let Err(e) = processed {
                 let is_fatal = e.is_fatal();
                 process_error(socket, e, is_extended).await?;
                 if is_fatal {
@@ -231,6 +333,46 @@ impl PostgresGateway {
             }
         }
     }
+}
+
+impl PostgresGateway {
+    /// Asks the engine to stop the statement this session runs (forced shutdown).
+    async fn cancel_running<S>(&self, socket: &S)
+    where
+        S: ClientInfo,
+    {
+        let (pid, key) = socket.pid_and_secret_key();
+        let Some(secret) = key.as_i32() else {
+            return;
+        };
+        let cancelled = tokio::time::timeout(
+            ENGINE_CLOSE_TIMEOUT,
+            engine_client::cancel(&self.shared.engine_socket, pid as u32, secret as u32),
+        )
+        .await;
+        if !matches!(cancelled, Ok(Ok(()))) {
+            tracing::warn!(session = pid, "could not cancel a statement on shutdown");
+        }
+    }
+}
+
+/// Resolves once the gateway's phase satisfies `predicate` (never, if the sender is gone).
+async fn until(phase: &mut watch::Receiver<Phase>, predicate: fn(&Phase) -> bool) {
+    if phase.wait_for(predicate).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Ends a session on shutdown as PostgreSQL does: FATAL 57P01.
+async fn say_goodbye<S>(socket: &mut S) -> io::Result<()>
+where
+    S: futures::Sink<PgWireBackendMessage> + Unpin,
+{
+    let info: ErrorInfo = fatal("57P01", ADMIN_SHUTDOWN_MESSAGE);
+    let _ = socket
+        .send(PgWireBackendMessage::ErrorResponse(info.into()))
+        .await;
+    Ok(())
 }
 
 /// Forwards a CancelRequest to the engine on a fresh connection (the engine checks the

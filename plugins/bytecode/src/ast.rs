@@ -182,6 +182,32 @@ pub enum Statement {
     ShowVariable {
         name: String,
     },
+    /// `CREATE [OR REPLACE] VIEW name [(columns)] AS query`. Added in v1 without a
+    /// version bump (a new variant).
+    CreateView(Box<CreateView>),
+    /// `DROP VIEW [IF EXISTS] names [CASCADE]`. Added in v1 without a version bump (a
+    /// new variant).
+    DropView {
+        names: Vec<ObjectName>,
+        if_exists: bool,
+        cascade: bool,
+    },
+}
+
+/// `CREATE [OR REPLACE] VIEW name [(columns)] AS query`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateView {
+    pub name: ObjectName,
+    /// Column names given after the view name (empty: the query's own column names).
+    pub columns: Vec<Ident>,
+    pub query: Query,
+    /// `OR REPLACE`: an existing view of that name is replaced (its columns must stay
+    /// a prefix of the new ones, as in PostgreSQL).
+    pub or_replace: bool,
+    /// The query's SQL text as the plugin rendered it, for catalogs (`pg_views`,
+    /// `information_schema.views`); meaning is carried by `query` only.
+    #[serde(default)]
+    pub definition: Option<String>,
 }
 
 /// Options of `BEGIN` / `SET TRANSACTION`.

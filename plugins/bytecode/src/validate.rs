@@ -204,6 +204,15 @@ impl Validator<'_> {
                 values.iter().try_for_each(|a| self.expr(a, d + 1))
             }
             Statement::ShowVariable { name } => self.string(name),
+            Statement::CreateView(v) => {
+                self.name(&v.name)?;
+                v.columns.iter().try_for_each(|c| self.ident(c))?;
+                if let Some(text) = &v.definition {
+                    self.string(text)?;
+                }
+                self.query(&v.query, d + 1)
+            }
+            Statement::DropView { names, .. } => names.iter().try_for_each(|n| self.name(n)),
         }
     }
 

@@ -196,9 +196,14 @@ fn unsupported_ddl() {
             "storage parameters",
         ),
         ("DROP INDEX i CASCADE", "CASCADE"),
-        ("DROP VIEW v", "DROP VIEW"),
+        ("DROP MATERIALIZED VIEW v", "DROP MATERIALIZED VIEW"),
         ("DROP SCHEMA s", "DROP SCHEMA"),
-        ("CREATE VIEW v AS SELECT 1", "CREATE VIEW"),
+        (
+            "CREATE MATERIALIZED VIEW v AS SELECT 1",
+            "CREATE MATERIALIZED VIEW",
+        ),
+        ("CREATE TEMPORARY VIEW v AS SELECT 1", "TEMPORARY VIEW"),
+        ("CREATE VIEW v WITH (security_barrier) AS SELECT 1", "view options"),
         ("ALTER TABLE t ADD COLUMN b int", "ALTER TABLE"),
         ("TRUNCATE t", "TRUNCATE"),
         ("CREATE SCHEMA s", "CREATE SCHEMA"),
@@ -207,6 +212,11 @@ fn unsupported_ddl() {
     ] {
         unsupported(sql, needle);
     }
+}
+
+#[test]
+fn view_query_with_a_parameter_is_refused() {
+    fails("CREATE VIEW v AS SELECT $1", "42P02", "there is no parameter $1");
 }
 
 #[test]

@@ -36,9 +36,9 @@ impl Lowerer {
                 super::function::system_variable(variable_name(&[id])?)
             }
             E::CompoundIdentifier(ids)
-                if ids.first().is_some_and(|id| {
-                    id.quote_style.is_none() && id.value.starts_with("@@")
-                }) =>
+                if ids
+                    .first()
+                    .is_some_and(|id| id.quote_style.is_none() && id.value.starts_with("@@")) =>
             {
                 super::function::system_variable(variable_name(&ids.iter().collect::<Vec<_>>())?)
             }
@@ -218,9 +218,7 @@ impl Lowerer {
             E::AtTimeZone { .. } => return Err(unsupported("AT TIME ZONE")),
             E::IsUnknown(_) | E::IsNotUnknown(_) => return Err(unsupported("IS UNKNOWN")),
             E::SimilarTo { .. } => return Err(unsupported("SIMILAR TO")),
-            E::CompoundFieldAccess { root, access_chain } => {
-                self.subscripts(root, access_chain)?
-            }
+            E::CompoundFieldAccess { root, access_chain } => self.subscripts(root, access_chain)?,
             E::Tuple(_) => return Err(unsupported("row constructors")),
             other => return Err(unsupported(format!("expression {}", quote(other)))),
         })
@@ -407,6 +405,11 @@ impl Lowerer {
     /// Applies a lowered operator (`Like` forms of `~~` are not binary in bytecode).
     fn apply(&mut self, op: Operator, left: &ast::Expr, right: &ast::Expr) -> Result<bc::Expr> {
         match op {
+            Operator::Binary(op @ (BinaryOp::And | BinaryOp::Or)) => Ok(bc::Expr::Binary {
+                op,
+                left: Box::new(truth(self.expr(left)?)),
+                right: Box::new(truth(self.expr(right)?)),
+            }),
             Operator::Binary(op) => Ok(bc::Expr::Binary {
                 op,
                 left: self.boxed(left)?,
@@ -442,7 +445,7 @@ impl Lowerer {
                     pending.push(right);
                     pending.push(left);
                 }
-                other => operands.push(self.expr(other)?),
+                other => operands.push(truth(self.expr(other)?)),
             }
         }
         Ok(balance(operands, op))
@@ -747,10 +750,57 @@ fn variable_name<'a>(parts: &[&'a ast::Ident]) -> Result<&'a str> {
         .unwrap_or("");
     match parts {
         [_] => Ok(first),
-        [_, name] if first.eq_ignore_ascii_case("session") || first.eq_ignore_ascii_case("local") => {
+        [_, name]
+            if first.eq_ignore_ascii_case("session") || first.eq_ignore_ascii_case("local") =>
+        {
             Ok(name.value.as_str())
         }
         [_, _] if first.eq_ignore_ascii_case("global") => Err(unsupported("@@global variables")),
         _ => Err(unsupported("this system variable reference")),
+    }
+}
+
+/// An operand of `AND`/`OR`/`||` as a truth value: MySQL has no boolean type, so
+/// numbers (and anything not already a predicate) are tested as `x <> 0` — written as a
+/// cast to boolean, which is a no-op for predicates the engine already types boolean.
+fn truth(e: bc::Expr) -> bc::Expr {
+    let is_predicate = matches!(
+        &e,
+        bc::Expr::Literal(Literal::Boolean(_) | Literal::Null)
+            | bc::Expr::IsNull { .. }
+            | bc::Expr::IsDistinctFrom { .. }
+            | bc::Expr::IsBool { .. }
+            | bc::Expr::InList { .. }
+            | bc::Expr::InSubquery { .. }
+            | bc::Expr::Exists { .. }
+            | bc::Expr::Between { .. }
+            | bc::Expr::Like { .. }
+            | bc::Expr::AnyAll { .. }
+            | bc::Expr::Unary {
+                op: bc::UnaryOp::Not,
+                ..
+            }
+    ) || matches!(
+        &e,
+        bc::Expr::Binary {
+            op: BinaryOp::Eq
+                | BinaryOp::NotEq
+                | BinaryOp::Lt
+                | BinaryOp::LtEq
+                | BinaryOp::Gt
+                | BinaryOp::GtEq
+                | BinaryOp::And
+                | BinaryOp::Or
+                | BinaryOp::RegexMatch { .. },
+            ..
+        }
+    );
+    if is_predicate {
+        e
+    } else {
+        bc::Expr::Cast {
+            expr: Box::new(e),
+            data_type: bc::DataType::Boolean,
+        }
     }
 }

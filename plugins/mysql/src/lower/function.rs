@@ -55,7 +55,9 @@ pub(crate) fn system_variable(name: &str) -> bc::Expr {
     call(
         MYSQL,
         "variable",
-        vec![bc::Expr::Literal(Literal::String(name.to_ascii_lowercase()))],
+        vec![bc::Expr::Literal(Literal::String(
+            name.to_ascii_lowercase(),
+        ))],
     )
 }
 

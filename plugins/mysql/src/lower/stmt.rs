@@ -309,7 +309,10 @@ impl Lowerer {
                 // Rosetta stores and sends UTF-8 only; a collation other than a UTF-8
                 // one is refused (comparisons are by code point whatever is named).
                 let utf8 = |name: &str| name.to_ascii_lowercase().starts_with("utf8");
-                reject(!utf8(&charset_name.value), "a character set other than utf8mb4")?;
+                reject(
+                    !utf8(&charset_name.value),
+                    "a character set other than utf8mb4",
+                )?;
                 reject(
                     collation_name.as_deref().is_some_and(|c| !utf8(c)),
                     "a collation other than a utf8mb4 one",

@@ -66,16 +66,12 @@ fn data_type_of(data_type: &ast::DataType) -> Result<DataType> {
         | T::DecimalUnsigned(info)
         | T::DecUnsigned(info) => decimal(info)?,
         T::Float(info) | T::FloatUnsigned(info) => match info {
-            ast::ExactNumberInfo::None | ast::ExactNumberInfo::Precision(0..=24) => {
-                DataType::Real
-            }
+            ast::ExactNumberInfo::None | ast::ExactNumberInfo::Precision(0..=24) => DataType::Real,
             ast::ExactNumberInfo::Precision(25..=53) => DataType::Double,
             ast::ExactNumberInfo::Precision(_) => {
                 return Err(invalid("FLOAT precision must be between 0 and 53"))
             }
-            ast::ExactNumberInfo::PrecisionAndScale(..) => {
-                return Err(unsupported("FLOAT(M,D)"))
-            }
+            ast::ExactNumberInfo::PrecisionAndScale(..) => return Err(unsupported("FLOAT(M,D)")),
         },
         T::Double(ast::ExactNumberInfo::None)
         | T::DoubleUnsigned(ast::ExactNumberInfo::None)
@@ -88,9 +84,7 @@ fn data_type_of(data_type: &ast::DataType) -> Result<DataType> {
             DataType::Varchar(char_length(len)?)
         }
         T::Char(len) | T::Character(len) => DataType::Char(char_length(len)?),
-        T::Blob(_) | T::TinyBlob | T::MediumBlob | T::LongBlob | T::Varbinary(_) => {
-            DataType::Bytea
-        }
+        T::Blob(_) | T::TinyBlob | T::MediumBlob | T::LongBlob | T::Varbinary(_) => DataType::Bytea,
         T::Date => DataType::Date,
         T::Datetime(precision) | T::Timestamp(precision, ast::TimezoneInfo::None) => {
             match precision {

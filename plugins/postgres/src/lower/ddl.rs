@@ -1,4 +1,5 @@
-//! Data definition: `CREATE TABLE`, `CREATE INDEX`, `DROP TABLE/INDEX/DATABASE`.
+//! Data definition: `CREATE TABLE`, `CREATE INDEX`, `CREATE VIEW`,
+//! `DROP TABLE/VIEW/INDEX/DATABASE`.
 
 use rosetta_bytecode::{self as bc, CompileError};
 use sqlparser::ast;
@@ -283,7 +284,73 @@ impl Lowerer {
         })))
     }
 
-    /// `DROP TABLE|INDEX|DATABASE [IF EXISTS] names [CASCADE|RESTRICT]`.
+    /// `CREATE [OR REPLACE] VIEW name [(columns)] AS query`.
+    pub(crate) fn create_view(&mut self, create: &ast::CreateView) -> Result<bc::Statement> {
+        let ast::CreateView {
+            or_alter,
+            or_replace,
+            materialized,
+            secure,
+            name,
+            name_before_not_exists: _,
+            columns,
+            query,
+            options,
+            cluster_by,
+            comment,
+            with_no_schema_binding,
+            if_not_exists,
+            temporary,
+            copy_grants,
+            to,
+            params,
+        } = create;
+        reject(*or_alter, "CREATE OR ALTER VIEW")?;
+        reject(*materialized, "CREATE MATERIALIZED VIEW")?;
+        reject(*secure, "CREATE SECURE VIEW")?;
+        reject(*temporary, "CREATE TEMPORARY VIEW")?;
+        reject(*if_not_exists, "CREATE VIEW IF NOT EXISTS")?;
+        reject(
+            !matches!(options, ast::CreateTableOptions::None),
+            "view options",
+        )?;
+        reject(!cluster_by.is_empty(), "CLUSTER BY")?;
+        reject(comment.is_some(), "view comments")?;
+        reject(*with_no_schema_binding, "WITH NO SCHEMA BINDING")?;
+        reject(*copy_grants, "COPY GRANTS")?;
+        reject(to.is_some(), "CREATE VIEW … TO")?;
+        reject(params.is_some(), "view ALGORITHM/DEFINER/SQL SECURITY")?;
+        let columns = columns
+            .iter()
+            .map(|c| {
+                let ast::ViewColumnDef {
+                    name,
+                    data_type,
+                    options,
+                } = c;
+                reject(data_type.is_some(), "view column types")?;
+                reject(options.is_some(), "view column options")?;
+                Ok(ident(name))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let lowered = self.query(query)?;
+        if self.max_param > 0 {
+            return Err(CompileError {
+                sqlstate: "42P02".into(),
+                message: format!("there is no parameter ${}", self.max_param),
+                position: None,
+            });
+        }
+        Ok(bc::Statement::CreateView(Box::new(bc::CreateView {
+            name: object_name(name)?,
+            columns,
+            query: lowered,
+            or_replace: *or_replace,
+            definition: Some(query.to_string()),
+        })))
+    }
+
+    /// `DROP TABLE|VIEW|INDEX|DATABASE [IF EXISTS] names [CASCADE|RESTRICT]`.
     pub(crate) fn drop(
         &mut self,
         object_type: ast::ObjectType,
@@ -295,6 +362,11 @@ impl Lowerer {
         let names_lowered = || names.iter().map(object_name).collect::<Result<Vec<_>>>();
         match object_type {
             ast::ObjectType::Table => Ok(bc::Statement::DropTable {
+                names: names_lowered()?,
+                if_exists,
+                cascade,
+            }),
+            ast::ObjectType::View => Ok(bc::Statement::DropView {
                 names: names_lowered()?,
                 if_exists,
                 cascade,

@@ -17,6 +17,7 @@ impl Lowerer {
             S::Delete(delete) => self.delete(delete),
             S::CreateTable(create) => self.create_table(create),
             S::CreateIndex(create) => self.create_index(create),
+            S::CreateView(create) => self.create_view(create),
             S::Drop {
                 object_type,
                 if_exists,
