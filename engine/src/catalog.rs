@@ -111,7 +111,7 @@ pub struct ViewDef {
 #[derive(Debug, Clone)]
 pub enum Relation {
     Table(TableDef),
-    View(ViewDef),
+    View(Box<ViewDef>),
 }
 
 impl Relation {
@@ -273,7 +273,7 @@ impl<'a> Catalog<'a> {
             return Ok(Some(Relation::Table(decode(&b)?)));
         }
         if let Some(b) = self.txn.get(&keys::view(db_id, &ident.value))? {
-            return Ok(Some(Relation::View(decode(&b)?)));
+            return Ok(Some(Relation::View(Box::new(decode(&b)?))));
         }
         if ident.quoted {
             return Ok(None);
@@ -283,7 +283,11 @@ impl<'a> Catalog<'a> {
             .into_iter()
             .map(Relation::Table)
             .collect();
-        all.extend(self.views(db_id)?.into_iter().map(Relation::View));
+        all.extend(
+            self.views(db_id)?
+                .into_iter()
+                .map(|v| Relation::View(Box::new(v))),
+        );
         Ok(find_by_name(all.iter().map(|r| r.name()), ident).and_then(|i| all.into_iter().nth(i)))
     }
 

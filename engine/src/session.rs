@@ -417,8 +417,66 @@ impl Session {
                 };
                 Err(Error::NoActiveBlockAllowed(what.into()))
             }
+            bc::Statement::Maintain {
+                vacuum,
+                analyze,
+                names,
+            } => self.maintain(*vacuum, *analyze, names),
+            bc::Statement::CopyFrom(_) => Err(Error::Unsupported(
+                "COPY FROM STDIN outside the PostgreSQL gateway's copy protocol".into(),
+            )),
             _ => self.run_in_txn(program, params, param_types),
         }
+    }
+
+    /// `VACUUM [ANALYZE]` / `ANALYZE`: ANALYZE counts each table's live rows in a fresh
+    /// snapshot (the statistic is reported in the command's notices at DEBUG level only);
+    /// VACUUM then compacts the whole store, which garbage-collects MVCC versions no
+    /// snapshot can see. VACUUM cannot run in a transaction block (25001).
+    fn maintain(
+        &mut self,
+        vacuum: bool,
+        analyze: bool,
+        names: &[bc::ObjectName],
+    ) -> Result<Outcome> {
+        if vacuum && self.in_block {
+            return Err(Error::NoActiveBlockAllowed("VACUUM".into()));
+        }
+        let txn = match self.txn.take() {
+            Some(t) => t,
+            None => self.engine.mvcc.begin(),
+        };
+        let semantics = bc::Semantics::for_dialect(bc::Dialect::Postgres);
+        let env = Env {
+            database: &self.database,
+            user: &self.user,
+            semantics: &semantics,
+            cancel: &self.cancel,
+            ids: &self.engine.ids,
+        };
+        let r = (|| -> Result<()> {
+            let tables = sql::maint::maintained_tables(names, &txn, &env)?;
+            if analyze {
+                for t in &tables {
+                    let n = sql::maint::count_rows(&txn, t)?;
+                    tracing::debug!(table = %t.name, rows = n, "analyze");
+                }
+            }
+            Ok(())
+        })();
+        if self.in_block {
+            self.txn = Some(txn);
+        } else {
+            txn.rollback();
+        }
+        r?;
+        if vacuum {
+            self.engine.mvcc.store().compact();
+        }
+        Ok(Outcome {
+            tag: if vacuum { "VACUUM" } else { "ANALYZE" }.into(),
+            ..Default::default()
+        })
     }
 
     fn eval_args(&self, args: &[bc::Expr], types: &[Option<DataType>]) -> Result<Vec<Value>> {

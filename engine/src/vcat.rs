@@ -848,14 +848,7 @@ pub fn rows(name: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
             .collect(),
         "pg_views" => views
             .iter()
-            .map(|v| {
-                vec![
-                    s("public"),
-                    s(&v.name),
-                    s(&v.owner),
-                    s(&view_definition(v)),
-                ]
-            })
+            .map(|v| vec![s("public"), s(&v.name), s(&v.owner), s(&view_definition(v))])
             .collect(),
         "information_schema.views" => views
             .iter()

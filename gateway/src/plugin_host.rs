@@ -73,6 +73,8 @@ pub enum StatementKind {
     /// [`PluginHost::plugin_show_program`] every time, so that a statement prepared before
     /// a reload still reports the plugin active now.
     ShowPlugin,
+    /// `COPY … FROM STDIN`: run by the gateway's copy-in sub-protocol.
+    CopyFrom,
     /// Anything else.
     Other,
 }
@@ -87,6 +89,7 @@ impl CompiledStatement {
             kind: match program.statement {
                 Statement::Commit => StatementKind::Commit,
                 Statement::Rollback => StatementKind::Rollback,
+                Statement::CopyFrom(_) => StatementKind::CopyFrom,
                 _ => StatementKind::Other,
             },
         }

@@ -233,9 +233,7 @@ fn drop_dependents(
     }
     if !cascade {
         return Err(Error::DependentObjects {
-            message: format!(
-                "cannot drop {kind} {name} because other objects depend on it"
-            ),
+            message: format!("cannot drop {kind} {name} because other objects depend on it"),
             detail: found
                 .iter()
                 .map(|(v, what)| format!("view {} depends on {what}", v.name))
@@ -285,7 +283,8 @@ fn create_view(cv: &bc::CreateView, txn: &mut Txn, env: &Env) -> Result<Outcome>
         return Err(Error::DuplicateTable(name.value.clone()));
     }
     let (deps, out) = {
-        let mut b = super::bind::Binder::for_view(txn, env.database, existing.as_ref().map(|v| v.id));
+        let mut b =
+            super::bind::Binder::for_view(txn, env.database, existing.as_ref().map(|v| v.id));
         let (_, out) = b.query(&cv.query)?;
         if !b.params.is_empty() {
             return Err(Error::UndefinedParameter(1));
@@ -302,11 +301,7 @@ fn create_view(cv: &bc::CreateView, txn: &mut Txn, env: &Env) -> Result<Outcome>
     }
     let mut columns: Vec<ViewColumn> = Vec::with_capacity(out.len());
     for (i, c) in out.into_iter().enumerate() {
-        let name = cv
-            .columns
-            .get(i)
-            .map(|n| n.value.clone())
-            .unwrap_or(c.name);
+        let name = cv.columns.get(i).map(|n| n.value.clone()).unwrap_or(c.name);
         if columns.iter().any(|x| x.name == name) {
             return Err(Error::DuplicateColumn(name));
         }

@@ -14,11 +14,14 @@ mod ddl;
 pub mod exec;
 pub mod expr;
 pub mod functions;
+pub mod maint;
 pub mod plan;
 pub mod write;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod view_tests;
 
 use rosetta_bytecode::{self as bc, DataType};
 use rosetta_types::Value;
@@ -185,6 +188,12 @@ pub fn execute(
                 notices: vec![],
             })
         }
+        bc::Statement::Truncate { names } => maint::truncate(names, txn, env),
+        bc::Statement::AddPrimaryKey {
+            table,
+            name,
+            columns,
+        } => maint::add_primary_key(table, name.as_ref(), columns, txn, env),
         other => ddl::execute(other, txn, env),
     }
 }

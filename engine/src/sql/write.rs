@@ -544,7 +544,7 @@ pub fn delete_prefix(txn: &mut Txn, prefix: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn unique_violation(table: &TableDef, index: Option<&IndexDef>, row: &[Value]) -> Error {
+pub(crate) fn unique_violation(table: &TableDef, index: Option<&IndexDef>, row: &[Value]) -> Error {
     let (name, cols) = match index {
         Some(i) => (i.name.clone(), i.columns.clone()),
         None => (format!("{}_pkey", table.name), table.primary_key.clone()),

@@ -97,6 +97,10 @@ fn probe_in_child(staged: &Path) -> Result<(), String> {
     let mut child = std::process::Command::new(exe)
         .args(["plugin".as_ref(), "check".as_ref(), staged.as_os_str()])
         .env("RUST_LOG", "error")
+        // Its stderr becomes the refusal message: no log filter or file from the gateway's
+        // environment may make it chattier.
+        .env_remove("ROSETTA_LOG")
+        .env_remove("ROSETTA_CONFIG")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -183,26 +187,49 @@ impl Drop for PidFile {
 /// Options of `rosetta reload`.
 #[derive(Debug, Args)]
 pub struct ReloadArgs {
-    /// Data directory of the running cluster (its gateways' pid files are in DIR/run).
-    #[arg(
-        long,
-        env = "ROSETTA_DATA_DIR",
-        default_value = "./rosetta-data",
-        value_name = "DIR"
-    )]
-    data_dir: PathBuf,
-    /// Directory holding the pid files, if not DIR/run (e.g. /run/rosetta under
-    /// systemd, where `systemctl reload rosetta-gateway@PROTOCOL` does the same).
-    #[arg(long, value_name = "DIR")]
+    /// Data directory of the running cluster; its gateways' pid files are in DIR/run
+    /// [default: ./rosetta-data].
+    #[arg(long, env = "ROSETTA_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Directory holding the pid files, if not DIR/run (e.g. /run/rosetta under systemd).
+    #[arg(long, env = "ROSETTA_RUN_DIR", value_name = "DIR")]
     run_dir: Option<PathBuf>,
-    /// Reload only this protocol's gateway (default: all).
-    #[arg(long, value_name = "PROTOCOL")]
+    /// Reload only this protocol's gateway, e.g. postgres [default: all].
+    #[arg(long, env = "ROSETTA_RELOAD_PROTOCOL", value_name = "PROTOCOL")]
     protocol: Option<String>,
 }
 
+/// What `rosetta reload` does, once flags, environment and file are merged.
+#[derive(Debug, PartialEq)]
+pub struct ReloadPlan {
+    /// Where the pid files are.
+    pub run_dir: PathBuf,
+    /// Only this protocol's gateway, or all.
+    pub protocol: Option<String>,
+}
+
+impl ReloadArgs {
+    /// The effective plan (flag > env > file > default).
+    pub fn resolve(self, file: &crate::config::Config) -> ReloadPlan {
+        let data_dir = crate::config::pick(
+            self.data_dir,
+            file.data_dir.clone(),
+            PathBuf::from(crate::up::DEFAULT_DATA_DIR),
+        );
+        let run_dir = self
+            .run_dir
+            .or_else(|| file.run_dir.clone())
+            .unwrap_or_else(|| data_dir.join(RUN_DIR));
+        ReloadPlan {
+            run_dir,
+            protocol: self.protocol,
+        }
+    }
+}
+
 /// `rosetta reload`: SIGHUP to every running gateway found through its pid file.
-pub fn reload(args: ReloadArgs) -> anyhow::Result<std::process::ExitCode> {
-    let run_dir = args.run_dir.unwrap_or_else(|| args.data_dir.join(RUN_DIR));
+pub fn reload(args: ReloadPlan) -> anyhow::Result<std::process::ExitCode> {
+    let run_dir = args.run_dir;
     let entries = std::fs::read_dir(&run_dir).with_context(|| {
         format!(
             "no gateway pid files in {} (is Rosetta running there?)",
@@ -273,9 +300,8 @@ mod tests {
     fn reload_without_gateways_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir(dir.path().join(RUN_DIR)).expect("mkdir");
-        let err = reload(ReloadArgs {
-            data_dir: dir.path().to_path_buf(),
-            run_dir: None,
+        let err = reload(ReloadPlan {
+            run_dir: dir.path().join(RUN_DIR),
             protocol: None,
         })
         .expect_err("nothing to reload");

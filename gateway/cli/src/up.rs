@@ -11,6 +11,7 @@
 //! supervisor (which then stops them in the right order), and they get SIGTERM if the
 //! supervisor itself dies (`PR_SET_PDEATHSIG`).
 
+use std::ffi::OsString;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -24,6 +25,8 @@ use nix::unistd::Pid;
 use tokio::process::{Child, Command};
 use tokio::signal::unix::{signal, SignalKind};
 
+use crate::config::{pick, Config};
+
 /// File name of the PostgreSQL dialect plugin.
 const PG_PLUGIN_FILE: &str = "librosetta_plugin_postgres.so";
 /// File name of the MySQL dialect plugin.
@@ -32,40 +35,150 @@ const MYSQL_PLUGIN_FILE: &str = "librosetta_plugin_mysql.so";
 const ENGINE_START_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a gateway may take to listen.
 const GATEWAY_START_TIMEOUT: Duration = Duration::from_secs(30);
-/// Grace period after SIGTERM before SIGKILL (a gateway gives running statements 10 s,
-/// then cancels them).
-const GATEWAY_STOP_TIMEOUT: Duration = Duration::from_secs(20);
+/// Extra grace after a gateway's shutdown timeout before SIGKILL (it cancels statements
+/// still running at the timeout, then needs a moment to exit).
+const GATEWAY_STOP_MARGIN: Duration = Duration::from_secs(10);
 const ENGINE_STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// `sun_path` holds 108 bytes including the terminating NUL.
 const MAX_SOCKET_PATH: usize = 107;
 
+/// Default data directory of `up` and `reload`.
+pub const DEFAULT_DATA_DIR: &str = "./rosetta-data";
+/// Default listen address of the gateways.
+pub const DEFAULT_LISTEN: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+/// Default PostgreSQL protocol port.
+pub const DEFAULT_PG_PORT: u16 = 15432;
+/// Default MySQL protocol port.
+pub const DEFAULT_MYSQL_PORT: u16 = 13306;
+/// Default seconds running statements get on SIGTERM.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: u64 = 10;
+
 /// Options of `rosetta up`.
 #[derive(Debug, Args)]
 pub struct UpArgs {
-    /// Data directory (created if missing).
+    /// Data directory, created if missing [default: ./rosetta-data].
+    #[arg(long, env = "ROSETTA_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address the gateways listen on [default: 127.0.0.1].
+    #[arg(long, env = "ROSETTA_LISTEN", value_name = "ADDR")]
+    listen: Option<IpAddr>,
+    /// PostgreSQL protocol port [default: 15432].
+    #[arg(long, env = "ROSETTA_POSTGRES_PORT", value_name = "N")]
+    pg_port: Option<u16>,
+    /// MySQL protocol port [default: 13306].
+    #[arg(long, env = "ROSETTA_MYSQL_PORT", value_name = "N")]
+    mysql_port: Option<u16>,
+    /// Firebird protocol port (the Firebird gateway is not built yet: nothing is opened).
+    #[arg(long, env = "ROSETTA_FIREBIRD_PORT", value_name = "N")]
+    firebird_port: Option<u16>,
+    /// Directory holding the dialect plugins [default: next to the executable, or deps/].
+    #[arg(long, env = "ROSETTA_PLUGIN_DIR", value_name = "DIR")]
+    plugin_dir: Option<PathBuf>,
+    /// The PostgreSQL dialect plugin [default: librosetta_plugin_postgres.so in the plugin dir].
+    #[arg(long, env = "ROSETTA_POSTGRES_PLUGIN", value_name = "PATH")]
+    pg_plugin: Option<PathBuf>,
+    /// The MySQL dialect plugin [default: librosetta_plugin_mysql.so in the plugin dir].
+    #[arg(long, env = "ROSETTA_MYSQL_PLUGIN", value_name = "PATH")]
+    mysql_plugin: Option<PathBuf>,
+    /// The engine's Unix socket [default: DIR/engine.sock].
+    #[arg(long, env = "ROSETTA_ENGINE_SOCKET", value_name = "PATH")]
+    engine_socket: Option<PathBuf>,
+    /// Directory of the gateways' pid files, for `rosetta reload` [default: DIR/run].
+    #[arg(long, env = "ROSETTA_RUN_DIR", value_name = "DIR")]
+    run_dir: Option<PathBuf>,
+    /// Name of the admin user created on first start [default: admin].
+    #[arg(long, env = "ROSETTA_ADMIN_USER", value_name = "NAME")]
+    admin_user: Option<String>,
+    /// Password of the admin user on first start [default: generated, in DIR/admin-password].
     #[arg(
         long,
-        env = "ROSETTA_DATA_DIR",
-        default_value = "./rosetta-data",
-        value_name = "DIR"
+        env = "ROSETTA_ADMIN_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD"
     )]
-    data_dir: PathBuf,
+    admin_password: Option<String>,
+    /// Seconds running statements get to finish on SIGTERM before they are cancelled [default: 10].
+    #[arg(long, env = "ROSETTA_SHUTDOWN_TIMEOUT", value_name = "SECONDS")]
+    shutdown_timeout: Option<u64>,
+}
+
+/// The effective options of `rosetta up` (flag > env > file > default), before any
+/// file system check.
+#[derive(Debug, PartialEq)]
+pub struct UpSettings {
+    /// Data directory (may be relative: made absolute by [`run`]).
+    pub(crate) data_dir: PathBuf,
     /// Address the gateways listen on.
-    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
-    listen: IpAddr,
+    pub(crate) listen: IpAddr,
     /// PostgreSQL protocol port.
-    #[arg(long, default_value_t = 15432, value_name = "N")]
-    pg_port: u16,
+    pub(crate) pg_port: u16,
     /// MySQL protocol port.
-    #[arg(long, default_value_t = 13306, value_name = "N")]
-    mysql_port: u16,
-    /// Firebird protocol port (the Firebird gateway is not built yet: nothing is opened).
-    #[arg(long, value_name = "N")]
-    firebird_port: Option<u16>,
-    /// Directory holding the dialect plugins [default: next to the executable, or its
-    /// deps/ subdirectory].
-    #[arg(long, value_name = "DIR")]
-    plugin_dir: Option<PathBuf>,
+    pub(crate) mysql_port: u16,
+    /// Firebird port requested (reported only).
+    pub(crate) firebird_port: Option<u16>,
+    /// Where to look for plugins not given by path.
+    pub(crate) plugin_dir: Option<PathBuf>,
+    /// The PostgreSQL plugin, if given by path.
+    pub(crate) pg_plugin: Option<PathBuf>,
+    /// The MySQL plugin, if given by path.
+    pub(crate) mysql_plugin: Option<PathBuf>,
+    /// The engine socket, if not DATA_DIR/engine.sock.
+    pub(crate) engine_socket: Option<PathBuf>,
+    /// The pid file directory, if not DATA_DIR/run.
+    pub(crate) run_dir: Option<PathBuf>,
+    /// Admin user created on first start.
+    pub(crate) admin_user: String,
+    /// Admin password set on first start (else generated by the engine).
+    pub(crate) admin_password: Option<String>,
+    /// Seconds the gateways give running statements on SIGTERM.
+    pub(crate) shutdown_timeout: u64,
+    /// The log filter given by flag, env or file, passed on to the children.
+    pub(crate) log: Option<String>,
+    /// The configuration file, passed on to the children (for the options `up` has no
+    /// flag of its own for, e.g. `[postgres] max_message_size`).
+    pub(crate) config: Option<PathBuf>,
+}
+
+impl UpArgs {
+    /// Merges flags and environment (already merged by clap) with the file and defaults.
+    pub fn resolve(
+        self,
+        file: &Config,
+        config_path: Option<&Path>,
+        log: Option<String>,
+    ) -> anyhow::Result<UpSettings> {
+        let config = config_path
+            .map(|p| {
+                std::path::absolute(p)
+                    .with_context(|| format!("bad config file path {}", p.display()))
+            })
+            .transpose()?;
+        Ok(UpSettings {
+            data_dir: pick(
+                self.data_dir,
+                file.data_dir.clone(),
+                DEFAULT_DATA_DIR.into(),
+            ),
+            listen: pick(self.listen, file.listen, DEFAULT_LISTEN),
+            pg_port: pick(self.pg_port, file.postgres.port, DEFAULT_PG_PORT),
+            mysql_port: pick(self.mysql_port, file.mysql.port, DEFAULT_MYSQL_PORT),
+            firebird_port: self.firebird_port.or(file.firebird.port),
+            plugin_dir: self.plugin_dir.or_else(|| file.plugin_dir.clone()),
+            pg_plugin: self.pg_plugin.or_else(|| file.postgres.plugin.clone()),
+            mysql_plugin: self.mysql_plugin.or_else(|| file.mysql.plugin.clone()),
+            engine_socket: self.engine_socket.or_else(|| file.engine.socket.clone()),
+            run_dir: self.run_dir.or_else(|| file.run_dir.clone()),
+            admin_user: pick(self.admin_user, file.admin_user.clone(), "admin".into()),
+            admin_password: self.admin_password.or_else(|| file.admin_password.clone()),
+            shutdown_timeout: pick(
+                self.shutdown_timeout,
+                file.shutdown_timeout,
+                DEFAULT_SHUTDOWN_TIMEOUT,
+            ),
+            log,
+            config,
+        })
+    }
 }
 
 /// One supervised child process.
@@ -85,18 +198,33 @@ pub fn listen_error(ip: IpAddr, port: u16, e: io::Error) -> anyhow::Error {
 }
 
 /// Runs `rosetta up` to its end.
-pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: UpSettings) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe().context("cannot find the rosetta executable")?;
-    let plugin = find_plugin(&exe, args.plugin_dir.as_deref(), PG_PLUGIN_FILE)?;
-    let mysql_plugin = find_plugin(&exe, args.plugin_dir.as_deref(), MYSQL_PLUGIN_FILE)?;
+    let plugin = match args.pg_plugin {
+        Some(p) => p,
+        None => find_plugin(&exe, args.plugin_dir.as_deref(), PG_PLUGIN_FILE)?,
+    };
+    let mysql_plugin = match args.mysql_plugin {
+        Some(p) => p,
+        None => find_plugin(&exe, args.plugin_dir.as_deref(), MYSQL_PLUGIN_FILE)?,
+    };
+    for p in [&plugin, &mysql_plugin] {
+        if !p.is_file() {
+            bail!("plugin {} not found", p.display());
+        }
+    }
     let data_dir = std::path::absolute(&args.data_dir)
         .with_context(|| format!("bad data directory {}", args.data_dir.display()))?;
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-    let socket = data_dir.join("engine.sock");
+    let socket = match &args.engine_socket {
+        Some(s) => std::path::absolute(s)
+            .with_context(|| format!("bad engine socket path {}", s.display()))?,
+        None => data_dir.join("engine.sock"),
+    };
     if socket.as_os_str().len() > MAX_SOCKET_PATH {
         bail!(
-            "the engine socket path {} is too long for a Unix socket; use a shorter --data-dir",
+            "the engine socket path {} is too long for a Unix socket; use a shorter --data-dir or --engine-socket",
             socket.display()
         );
     }
@@ -107,6 +235,12 @@ pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
             socket.display()
         );
     }
+    let run_dir = match &args.run_dir {
+        Some(d) => {
+            std::path::absolute(d).with_context(|| format!("bad run directory {}", d.display()))?
+        }
+        None => data_dir.join(crate::lifecycle::RUN_DIR),
+    };
     let pg_addr = SocketAddr::new(args.listen, args.pg_port);
     std::net::TcpListener::bind(pg_addr).map_err(|e| listen_error(args.listen, args.pg_port, e))?;
     let mysql_addr = SocketAddr::new(args.listen, args.mysql_port);
@@ -122,10 +256,16 @@ pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         plugin,
         data_dir,
         socket,
+        run_dir,
         pg_addr,
         mysql_plugin,
         mysql_addr,
         firebird_port: args.firebird_port,
+        admin_user: args.admin_user,
+        admin_password: args.admin_password,
+        shutdown_timeout: args.shutdown_timeout,
+        log: args.log,
+        config: args.config,
     }))
 }
 
@@ -135,10 +275,38 @@ struct Plan {
     plugin: PathBuf,
     data_dir: PathBuf,
     socket: PathBuf,
+    run_dir: PathBuf,
     pg_addr: SocketAddr,
     mysql_plugin: PathBuf,
     mysql_addr: SocketAddr,
     firebird_port: Option<u16>,
+    admin_user: String,
+    admin_password: Option<String>,
+    shutdown_timeout: u64,
+    log: Option<String>,
+    config: Option<PathBuf>,
+}
+
+impl Plan {
+    /// The arguments every child gets in front of its subcommand: the configuration
+    /// file (for the options `up` passes no flag for) and the log filter.
+    fn common_args(&self) -> Vec<OsString> {
+        let mut args = Vec::new();
+        if let Some(config) = &self.config {
+            args.push("--config".into());
+            args.push(config.clone().into_os_string());
+        }
+        if let Some(log) = &self.log {
+            args.push("--log".into());
+            args.push(log.into());
+        }
+        args
+    }
+
+    /// How long a gateway may take to stop after SIGTERM before it is killed.
+    fn gateway_stop_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout) + GATEWAY_STOP_MARGIN
+    }
 }
 
 /// Finds a plugin: in `--plugin-dir`, else next to the executable, else in its `deps/`
@@ -164,9 +332,16 @@ fn find_plugin(exe: &Path, plugin_dir: Option<&Path>, file: &str) -> anyhow::Res
         })
 }
 
-fn spawn(exe: &Path, name: &'static str, args: &[&std::ffi::OsStr]) -> anyhow::Result<Proc> {
+/// Starts `exe args…` as a supervised child; `env` is added to its environment.
+fn spawn(
+    exe: &Path,
+    name: &'static str,
+    args: &[OsString],
+    env: &[(&str, &str)],
+) -> anyhow::Result<Proc> {
     let mut cmd = Command::new(exe);
     cmd.args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .process_group(0)
         .kill_on_drop(false);
@@ -288,23 +463,20 @@ fn url_escape(s: &str) -> String {
     out
 }
 
-/// The admin credentials to print: user from the environment (default `admin`),
-/// password from the environment or from the file the engine wrote on first start.
-fn admin_credentials(data_dir: &Path) -> (String, Option<String>) {
-    let user = std::env::var("ROSETTA_ADMIN_USER")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "admin".into());
-    let password = std::env::var("ROSETTA_ADMIN_PASSWORD")
-        .ok()
+/// The admin credentials to print: the effective user, and the effective password or
+/// else the one the engine wrote on first start.
+fn admin_credentials(plan: &Plan) -> (String, Option<String>) {
+    let password = plan
+        .admin_password
+        .clone()
         .filter(|p| !p.is_empty())
         .or_else(|| {
-            std::fs::read_to_string(data_dir.join("admin-password"))
+            std::fs::read_to_string(plan.data_dir.join("admin-password"))
                 .ok()
                 .map(|s| s.trim().to_string())
                 .filter(|p| !p.is_empty())
         });
-    (user, password)
+    (plan.admin_user.clone(), password)
 }
 
 async fn supervise(plan: Plan) -> anyhow::Result<ExitCode> {
@@ -314,18 +486,25 @@ async fn supervise(plan: Plan) -> anyhow::Result<ExitCode> {
         hup: signal(SignalKind::hangup()).context("cannot handle SIGHUP")?,
     };
 
-    // 1. The engine.
-    let mut engine = spawn(
-        &plan.exe,
-        "engine",
-        &[
-            "engine".as_ref(),
-            "--data-dir".as_ref(),
-            plan.data_dir.as_os_str(),
-            "--socket".as_ref(),
-            plan.socket.as_os_str(),
-        ],
-    )?;
+    // 1. The engine. The password goes through the environment, not the command line
+    // (which any local user can read in /proc).
+    let mut engine_args = plan.common_args();
+    engine_args.extend([
+        "engine".into(),
+        "--data-dir".into(),
+        plan.data_dir.clone().into_os_string(),
+        "--socket".into(),
+        plan.socket.clone().into_os_string(),
+        "--admin-user".into(),
+        plan.admin_user.clone().into(),
+    ]);
+    let engine_env: Vec<(&str, &str)> = plan
+        .admin_password
+        .as_deref()
+        .map(|p| ("ROSETTA_ADMIN_PASSWORD", p))
+        .into_iter()
+        .collect();
+    let mut engine = spawn(&plan.exe, "engine", &engine_args, &engine_env)?;
     let socket = plan.socket.clone();
     let started = wait_ready(&mut engine, &mut signals, ENGINE_START_TIMEOUT, || {
         let socket = socket.clone();
@@ -347,25 +526,22 @@ async fn supervise(plan: Plan) -> anyhow::Result<ExitCode> {
     }
 
     // 2. The gateways (PostgreSQL only, for now), each with a pid file for `rosetta reload`.
-    let listen = plan.pg_addr.to_string();
-    let pg_pid_file =
-        crate::lifecycle::pid_file(&plan.data_dir.join(crate::lifecycle::RUN_DIR), "postgres");
-    let mut gateways = vec![spawn(
-        &plan.exe,
-        "postgres gateway",
-        &[
-            "gateway".as_ref(),
-            "postgres".as_ref(),
-            "--listen".as_ref(),
-            listen.as_ref(),
-            "--engine-socket".as_ref(),
-            plan.socket.as_os_str(),
-            "--plugin".as_ref(),
-            plan.plugin.as_os_str(),
-            "--pid-file".as_ref(),
-            pg_pid_file.as_os_str(),
-        ],
-    )?];
+    let mut pg_args = plan.common_args();
+    pg_args.extend([
+        "gateway".into(),
+        "postgres".into(),
+        "--listen".into(),
+        plan.pg_addr.to_string().into(),
+        "--engine-socket".into(),
+        plan.socket.clone().into_os_string(),
+        "--plugin".into(),
+        plan.plugin.clone().into_os_string(),
+        "--shutdown-timeout".into(),
+        plan.shutdown_timeout.to_string().into(),
+        "--pid-file".into(),
+        crate::lifecycle::pid_file(&plan.run_dir, "postgres").into_os_string(),
+    ]);
+    let mut gateways = vec![spawn(&plan.exe, "postgres gateway", &pg_args, &[])?];
     let probe_addr = connect_addr(plan.pg_addr);
     let started = wait_ready(
         &mut gateways[0],
@@ -384,25 +560,20 @@ async fn supervise(plan: Plan) -> anyhow::Result<ExitCode> {
         )),
     };
     if failure.is_none() {
-        let listen = plan.mysql_addr.to_string();
-        let pid_file =
-            crate::lifecycle::pid_file(&plan.data_dir.join(crate::lifecycle::RUN_DIR), "mysql");
-        gateways.push(spawn(
-            &plan.exe,
-            "mysql gateway",
-            &[
-                "gateway".as_ref(),
-                "mysql".as_ref(),
-                "--listen".as_ref(),
-                listen.as_ref(),
-                "--engine-socket".as_ref(),
-                plan.socket.as_os_str(),
-                "--plugin".as_ref(),
-                plan.mysql_plugin.as_os_str(),
-                "--pid-file".as_ref(),
-                pid_file.as_os_str(),
-            ],
-        )?);
+        let mut mysql_args = plan.common_args();
+        mysql_args.extend([
+            "gateway".into(),
+            "mysql".into(),
+            "--listen".into(),
+            plan.mysql_addr.to_string().into(),
+            "--engine-socket".into(),
+            plan.socket.clone().into_os_string(),
+            "--plugin".into(),
+            plan.mysql_plugin.clone().into_os_string(),
+            "--pid-file".into(),
+            crate::lifecycle::pid_file(&plan.run_dir, "mysql").into_os_string(),
+        ]);
+        gateways.push(spawn(&plan.exe, "mysql gateway", &mysql_args, &[])?);
         let probe = connect_addr(plan.mysql_addr);
         let started = wait_ready(
             &mut gateways[1],
@@ -425,7 +596,7 @@ async fn supervise(plan: Plan) -> anyhow::Result<ExitCode> {
     }
     if let Some(message) = failure {
         for g in &mut gateways {
-            stop(g, GATEWAY_STOP_TIMEOUT).await;
+            stop(g, plan.gateway_stop_timeout()).await;
         }
         stop(&mut engine, ENGINE_STOP_TIMEOUT).await;
         if message.is_empty() {
@@ -435,7 +606,7 @@ async fn supervise(plan: Plan) -> anyhow::Result<ExitCode> {
     }
 
     // 3. Tell the user where to connect.
-    let (user, password) = admin_credentials(&plan.data_dir);
+    let (user, password) = admin_credentials(&plan);
     let userinfo = match &password {
         Some(p) => format!("{}:{}", url_escape(&user), url_escape(p)),
         None => url_escape(&user),
@@ -503,7 +674,7 @@ async fn supervise(plan: Plan) -> anyhow::Result<ExitCode> {
         eprintln!("rosetta: {message}");
     }
     for g in &mut gateways {
-        stop(g, GATEWAY_STOP_TIMEOUT).await;
+        stop(g, plan.gateway_stop_timeout()).await;
     }
     stop(&mut engine, ENGINE_STOP_TIMEOUT).await;
     Ok(match outcome {

@@ -120,6 +120,8 @@ pub(crate) struct ConnState {
     /// engine reports the block ended, the gateway reports 'E', refuses statements with
     /// 25P02 and turns COMMIT into ROLLBACK, as PostgreSQL does.
     locally_failed: bool,
+    /// A `COPY … FROM STDIN` in progress.
+    pub(crate) copy: Option<super::copy::CopyIn>,
 }
 
 impl ConnState {
@@ -129,12 +131,12 @@ impl ConnState {
     }
 
     /// True in a block that failed on the gateway side.
-    fn in_failed_block(&self) -> bool {
+    pub(super) fn in_failed_block(&self) -> bool {
         self.locally_failed && self.txn == Some(TxnState::InBlock)
     }
 
     /// The transaction status to report in ReadyForQuery.
-    fn status(&self) -> TransactionStatus {
+    pub(super) fn status(&self) -> TransactionStatus {
         if self.in_failed_block() {
             TransactionStatus::Error
         } else {
@@ -143,7 +145,7 @@ impl ConnState {
     }
 
     /// Notes a failure: one raised by the gateway inside a block fails the block.
-    fn note_failure(&mut self, fail: &Fail) {
+    pub(super) fn note_failure(&mut self, fail: &Fail) {
         if matches!(fail, Fail::Sql(_)) && self.txn == Some(TxnState::InBlock) {
             self.locally_failed = true;
         }
@@ -191,7 +193,7 @@ impl PgConnection {
 
 /// How a step failed: a SQL error raised by the gateway or by the engine (the session
 /// goes on), a FATAL one (the connection closes), or a client I/O failure.
-enum Fail {
+pub(super) enum Fail {
     /// Raised by the gateway (compile, parameter decoding, protocol misuse).
     Sql(ErrorInfo),
     /// Reported by the engine (which already accounted for it in its transaction state).
@@ -236,7 +238,7 @@ fn is_empty_query(sql: &str) -> bool {
     sql.chars().all(|c| c == ';' || c.is_whitespace())
 }
 
-fn engine(st: &mut ConnState) -> Result<&mut EngineClient, Fail> {
+pub(super) fn engine(st: &mut ConnState) -> Result<&mut EngineClient, Fail> {
     st.engine
         .as_mut()
         .ok_or_else(|| Fail::Fatal(fatal("08003", "the session has no engine connection")))
@@ -318,7 +320,7 @@ fn tag_with_rows(tag: &str, rows: usize) -> String {
 }
 
 /// Queues one message for the client, as a [`Fail`] on error.
-async fn put<C>(client: &mut C, message: PgWireBackendMessage) -> Result<(), Fail>
+pub(super) async fn put<C>(client: &mut C, message: PgWireBackendMessage) -> Result<(), Fail>
 where
     C: Sink<PgWireBackendMessage> + Unpin + Send,
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
@@ -359,7 +361,8 @@ impl PgConnection {
             .await?;
             return Ok(());
         }
-        for stmt in statements {
+        let count = statements.len();
+        for (i, stmt) in statements.iter().enumerate() {
             let mut program = stmt.bytes.clone();
             if st.in_failed_block() {
                 match stmt.kind {
@@ -367,8 +370,19 @@ impl PgConnection {
                     StatementKind::Commit => {
                         program = PluginHost::rollback_program(rosetta_bytecode::Dialect::Postgres)
                     }
-                    StatementKind::Other | StatementKind::ShowPlugin => return Err(aborted_block()),
+                    StatementKind::Other | StatementKind::ShowPlugin | StatementKind::CopyFrom => {
+                        return Err(aborted_block())
+                    }
                 }
+            }
+            if stmt.kind == StatementKind::CopyFrom {
+                if i + 1 != count {
+                    return Err(Fail::Sql(error(
+                        "0A000",
+                        "COPY FROM STDIN must be the last statement of a query string",
+                    )));
+                }
+                return self.start_copy(st, client, &program).await;
             }
             let engine = engine(st)?;
             let mut stream = engine.execute(program, Vec::new(), 0).await?;
@@ -461,7 +475,12 @@ impl PgConnection {
                 },
                 [one] => {
                     if st.in_failed_block()
-                        && matches!(one.kind, StatementKind::Other | StatementKind::ShowPlugin)
+                        && matches!(
+                            one.kind,
+                            StatementKind::Other
+                                | StatementKind::ShowPlugin
+                                | StatementKind::CopyFrom
+                        )
                     {
                         return Err(aborted_block());
                     }
@@ -716,7 +735,10 @@ impl PgConnection {
                             PluginHost::rollback_program(rosetta_bytecode::Dialect::Postgres);
                         engine.execute(rollback, Vec::new(), 0).await?
                     }
-                    (true, StatementKind::Other | StatementKind::ShowPlugin) => {
+                    (
+                        true,
+                        StatementKind::Other | StatementKind::ShowPlugin | StatementKind::CopyFrom,
+                    ) => {
                         portal.state = PortalState::Ready;
                         return Err(aborted_block());
                     }
@@ -886,6 +908,12 @@ impl SimpleQueryHandler for PgConnection {
         let result = self.run_simple(st, client, &query.query).await;
         if let Err(fail) = &result {
             st.note_failure(fail);
+        }
+        if result.is_ok() && st.copy.is_some() {
+            // CopyInResponse is out: the copy-in sub-protocol ends the query.
+            client.set_state(PgWireConnectionState::CopyInProgress(false));
+            client.flush().await?;
+            return Ok(());
         }
         match result {
             Ok(()) => {}

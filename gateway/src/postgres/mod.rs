@@ -4,6 +4,7 @@
 //! * [`auth`] — startup and SCRAM-SHA-256 authentication against engine-stored verifiers.
 //! * [`scram`] — the SCRAM exchange itself (constant-time proof check, fake salts).
 //! * [`handler`] — simple and extended query protocol, mapped onto engine requests.
+//! * [`copy`] — `COPY … FROM STDIN` (copy-in sub-protocol, batched inserts).
 //! * [`types`] — type OIDs and the text/binary wire formats of values.
 //! * [`errors`] — engine and compile errors as ErrorResponses with their SQLSTATE.
 //!
@@ -11,6 +12,7 @@
 //! (it breaks its API often; the version is pinned) touches this directory only.
 
 pub mod auth;
+pub mod copy;
 pub mod errors;
 pub mod handler;
 pub mod scram;

@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::{FutureExt, SinkExt, StreamExt};
-use pgwire::api::{ClientInfo, DefaultClient, NoopHandler, PgWireConnectionState};
+use pgwire::api::{ClientInfo, DefaultClient, PgWireConnectionState};
 use pgwire::error::ErrorInfo;
 use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::response::{GssEncResponse, SslResponse};
@@ -271,7 +271,7 @@ impl PostgresGateway {
         let cancel = Arc::new(CancelForwarder {
             engine_socket: self.shared.engine_socket.clone(),
         });
-        let copy = Arc::new(NoopHandler);
+        let copy = conn.clone();
         let mut phase = self.phase.subscribe();
         loop {
             let in_startup = matches!(

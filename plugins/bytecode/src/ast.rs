@@ -192,6 +192,46 @@ pub enum Statement {
         if_exists: bool,
         cascade: bool,
     },
+    /// `TRUNCATE [TABLE] names`: deletes every row (and index entry), transactionally.
+    /// Added in v1 without a version bump (a new variant).
+    Truncate {
+        names: Vec<ObjectName>,
+    },
+    /// `VACUUM [FULL] [ANALYZE] [names]` / `ANALYZE [names]`: `vacuum` compacts storage
+    /// (MVCC garbage collection), `analyze` recomputes table statistics. Empty `names`:
+    /// every table of the database. Added in v1 without a version bump (a new variant).
+    Maintain {
+        vacuum: bool,
+        analyze: bool,
+        names: Vec<ObjectName>,
+    },
+    /// `ALTER TABLE table ADD [CONSTRAINT name] PRIMARY KEY (columns)`. Added in v1
+    /// without a version bump (a new variant).
+    AddPrimaryKey {
+        table: ObjectName,
+        name: Option<Ident>,
+        columns: Vec<Ident>,
+    },
+    /// `COPY table [(columns)] FROM STDIN`: the gateway receives the data and sends it
+    /// as inserts; the engine never executes this statement itself. Added in v1
+    /// without a version bump (a new variant).
+    CopyFrom(Box<CopyFrom>),
+}
+
+/// `COPY table [(columns)] FROM STDIN [WITH (…)]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CopyFrom {
+    pub table: ObjectName,
+    /// Target columns (empty: all columns, in table order).
+    pub columns: Vec<Ident>,
+    /// `true` for `FORMAT csv`, `false` for the text format.
+    pub csv: bool,
+    /// Field delimiter (tab for text, comma for CSV unless given).
+    pub delimiter: char,
+    /// The string that stands for NULL (`\N` for text, empty for CSV unless given).
+    pub null: String,
+    /// CSV `HEADER`: the first line is skipped.
+    pub header: bool,
 }
 
 /// `CREATE [OR REPLACE] VIEW name [(columns)] AS query`.

@@ -213,6 +213,23 @@ impl Validator<'_> {
                 self.query(&v.query, d + 1)
             }
             Statement::DropView { names, .. } => names.iter().try_for_each(|n| self.name(n)),
+            Statement::Truncate { names } | Statement::Maintain { names, .. } => {
+                names.iter().try_for_each(|n| self.name(n))
+            }
+            Statement::AddPrimaryKey {
+                table,
+                name,
+                columns,
+            } => {
+                self.name(table)?;
+                name.iter().try_for_each(|n| self.ident(n))?;
+                columns.iter().try_for_each(|c| self.ident(c))
+            }
+            Statement::CopyFrom(c) => {
+                self.name(&c.table)?;
+                c.columns.iter().try_for_each(|col| self.ident(col))?;
+                self.string(&c.null)
+            }
         }
     }
 

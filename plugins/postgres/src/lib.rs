@@ -21,6 +21,10 @@ pub use parse::{MAX_NESTING, MAX_OPERATOR_CHAIN, MAX_SQL_BYTES};
 /// An empty string (or one holding only `;` and comments) compiles to one
 /// [`Statement::Empty`] program.
 pub fn compile(sql: &str) -> CompileOutput {
+    if lower::maint::is_vacuum(sql) {
+        let statement = lower::maint::vacuum(sql)?;
+        return Ok(vec![Program::new(Dialect::Postgres, statement)]);
+    }
     let statements = parse::parse(sql)?;
     if statements.is_empty() {
         return Ok(vec![Program::new(Dialect::Postgres, Statement::Empty)]);

@@ -56,6 +56,7 @@ pub(crate) fn parse(sql: &str) -> Result<Vec<Statement>, CompileError> {
             err
         })?;
     check_operator_chains(&tokens)?;
+    let tokens = copy_boolean_options(tokens);
     Parser::new(&dialect)
         .with_recursion_limit(MAX_NESTING)
         .with_tokens_with_locations(tokens)
@@ -68,6 +69,39 @@ pub(crate) fn parse(sql: &str) -> Result<Vec<Statement>, CompileError> {
                 .unwrap_or_default();
             parser_error(sql, &tokens, e)
         })
+}
+
+/// In a `COPY`, PostgreSQL's boolean options accept `on`/`off` (`WITH (freeze on)`, as
+/// pgbench sends); `sqlparser` knows only `true`/`false`, so those two words are rewritten
+/// after `FREEZE` and `HEADER`.
+fn copy_boolean_options(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let is_copy = tokens
+        .iter()
+        .find(|t| !matches!(t.token, Token::Whitespace(_)))
+        .is_some_and(|t| matches!(&t.token, Token::Word(w) if w.keyword == Keyword::COPY));
+    if !is_copy {
+        return tokens;
+    }
+    let mut previous: Option<Keyword> = None;
+    for t in tokens.iter_mut() {
+        if let Token::Whitespace(_) = t.token {
+            continue;
+        }
+        if let Token::Word(w) = &mut t.token {
+            if matches!(previous, Some(Keyword::FREEZE | Keyword::HEADER))
+                && w.quote_style.is_none()
+                && matches!(w.keyword, Keyword::ON | Keyword::OFF)
+            {
+                let on = w.keyword == Keyword::ON;
+                w.value = if on { "TRUE" } else { "FALSE" }.into();
+                w.keyword = if on { Keyword::TRUE } else { Keyword::FALSE };
+            }
+            previous = Some(w.keyword);
+        } else {
+            previous = None;
+        }
+    }
+    tokens
 }
 
 /// Rejects token streams whose infix-operator chains would build trees deeper than

@@ -152,8 +152,12 @@ fn unsupported_ddl() {
             "partitioned",
         ),
         (
-            "CREATE TABLE t (a int) WITH (fillfactor = 70)",
-            "table options",
+            "CREATE TABLE t (a int) WITH (autovacuum_enabled = false)",
+            "storage parameter",
+        ),
+        (
+            "CREATE TABLE t (a int) WITH (fillfactor = 70, toast_tuple_target = 128)",
+            "storage parameter",
         ),
         ("CREATE TABLE t (a serial)", "type"),
         ("CREATE TABLE t (a bigserial)", "type"),
@@ -203,9 +207,18 @@ fn unsupported_ddl() {
             "CREATE MATERIALIZED VIEW",
         ),
         ("CREATE TEMPORARY VIEW v AS SELECT 1", "TEMPORARY VIEW"),
-        ("CREATE VIEW v WITH (security_barrier) AS SELECT 1", "view options"),
+        (
+            "CREATE VIEW v WITH (security_barrier) AS SELECT 1",
+            "view options",
+        ),
         ("ALTER TABLE t ADD COLUMN b int", "ALTER TABLE"),
-        ("TRUNCATE t", "TRUNCATE"),
+        ("TRUNCATE t CASCADE", "CASCADE"),
+        ("TRUNCATE t RESTART IDENTITY", "RESTART IDENTITY"),
+        ("ALTER TABLE t ADD UNIQUE (a)", "ADD UNIQUE"),
+        (
+            "ALTER TABLE t ADD PRIMARY KEY (a), ADD COLUMN b int",
+            "ALTER TABLE",
+        ),
         ("CREATE SCHEMA s", "CREATE SCHEMA"),
         ("CREATE SEQUENCE s", "CREATE SEQUENCE"),
         ("GRANT SELECT ON t TO u", "GRANT"),
@@ -216,7 +229,11 @@ fn unsupported_ddl() {
 
 #[test]
 fn view_query_with_a_parameter_is_refused() {
-    fails("CREATE VIEW v AS SELECT $1", "42P02", "there is no parameter $1");
+    fails(
+        "CREATE VIEW v AS SELECT $1",
+        "42P02",
+        "there is no parameter $1",
+    );
 }
 
 #[test]
@@ -240,8 +257,11 @@ fn unsupported_session_statements() {
         ),
         ("SET TRANSACTION SNAPSHOT '0001'", "SNAPSHOT"),
         ("LISTEN ch", "LISTEN"),
-        ("COPY t FROM STDIN", "COPY"),
-        ("VACUUM t", "VACUUM"),
+        ("COPY t TO STDOUT", "COPY"),
+        ("COPY t FROM '/etc/passwd'", "COPY FROM a file"),
+        ("COPY (SELECT 1) TO STDOUT", "COPY"),
+        ("COPY t FROM STDIN WITH (FORMAT binary)", "COPY option"),
+        ("VACUUM (VERBOSE) t", "VACUUM (options)"),
     ] {
         unsupported(sql, needle);
     }
@@ -310,4 +330,74 @@ fn limits() {
         .collect::<Vec<_>>()
         .join(", ");
     compile(&format!("INSERT INTO t VALUES {rows}")).expect("big insert");
+}
+
+#[test]
+fn maintenance_statements_lower() {
+    use rosetta_bytecode::{Ident, Statement};
+    let one = |sql: &str| {
+        let mut programs = compile(sql).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        assert_eq!(programs.len(), 1, "{sql}");
+        programs.remove(0).statement
+    };
+    assert!(matches!(
+        one("CREATE TABLE t (a int) WITH (fillfactor=100)"),
+        Statement::CreateTable(_)
+    ));
+    fails(
+        "CREATE TABLE t (a int) WITH (fillfactor=5)",
+        "22023",
+        "out of bounds",
+    );
+    assert_eq!(
+        one("truncate table a, public.b"),
+        Statement::Truncate {
+            names: vec![
+                vec![Ident::new("a")],
+                vec![Ident::new("public"), Ident::new("b")]
+            ]
+        }
+    );
+    assert_eq!(
+        one("vacuum analyze pgbench_branches"),
+        Statement::Maintain {
+            vacuum: true,
+            analyze: true,
+            names: vec![vec![Ident::new("pgbench_branches")]]
+        }
+    );
+    assert_eq!(
+        one("VACUUM"),
+        Statement::Maintain {
+            vacuum: true,
+            analyze: false,
+            names: vec![]
+        }
+    );
+    assert_eq!(
+        one("ANALYZE t"),
+        Statement::Maintain {
+            vacuum: false,
+            analyze: true,
+            names: vec![vec![Ident::new("t")]]
+        }
+    );
+    assert_eq!(
+        one("alter table t add constraint k primary key (a, b)"),
+        Statement::AddPrimaryKey {
+            table: vec![Ident::new("t")],
+            name: Some(Ident::new("k")),
+            columns: vec![Ident::new("a"), Ident::new("b")],
+        }
+    );
+    let Statement::CopyFrom(c) = one("copy pgbench_accounts from stdin with (freeze on)") else {
+        panic!("not a COPY");
+    };
+    assert!(!c.csv && c.delimiter == '\t' && c.null == "\\N" && c.columns.is_empty());
+    let Statement::CopyFrom(c) = one("COPY t (a, b) FROM STDIN WITH (FORMAT csv, HEADER true)")
+    else {
+        panic!("not a COPY");
+    };
+    assert!(c.csv && c.header && c.delimiter == ',' && c.null.is_empty());
+    assert_eq!(c.columns, vec![Ident::new("a"), Ident::new("b")]);
 }

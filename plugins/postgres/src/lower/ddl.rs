@@ -85,10 +85,7 @@ impl Lowerer {
             "partitioned tables",
         )?;
         reject(on_commit.is_some(), "ON COMMIT")?;
-        reject(
-            !matches!(table_options, ast::CreateTableOptions::None),
-            "table options (WITH …, TABLESPACE …)",
-        )?;
+        storage_parameters(table_options)?;
         let ast::SqliteTableOptions {
             leading_comma: _,
             options: sqlite_options,
@@ -396,7 +393,7 @@ impl Lowerer {
 }
 
 /// `PRIMARY KEY (a, b)` / `UNIQUE (a, b)` with an optional `CONSTRAINT name`.
-fn table_constraint(constraint: &ast::TableConstraint) -> Result<bc::TableConstraint> {
+pub(super) fn table_constraint(constraint: &ast::TableConstraint) -> Result<bc::TableConstraint> {
     match constraint {
         ast::TableConstraint::PrimaryKey(pk) => Ok(bc::TableConstraint::PrimaryKey {
             name: pk.name.as_ref().map(ident),
@@ -501,4 +498,44 @@ fn index_column(column: &ast::IndexColumn) -> Result<bc::IndexColumn> {
         _ => return Err(unsupported("expression indexes")),
     };
     Ok(bc::IndexColumn { name, desc })
+}
+
+/// `WITH (fillfactor = n)`: accepted and checked (10–100, as PostgreSQL), without effect —
+/// fillfactor reserves room in heap pages for updates, and an LSM store has no such pages.
+/// Every other storage parameter or table option is refused.
+fn storage_parameters(options: &ast::CreateTableOptions) -> Result<()> {
+    let list = match options {
+        ast::CreateTableOptions::None => return Ok(()),
+        ast::CreateTableOptions::With(list) => list,
+        _ => return Err(unsupported("table options (OPTIONS, TABLESPACE, …)")),
+    };
+    for option in list {
+        match option {
+            ast::SqlOption::KeyValue { key, value }
+                if key.0.len() == 1 && key.to_string().eq_ignore_ascii_case("fillfactor") =>
+            {
+                let n = match value {
+                    ast::Expr::Value(v) => match &v.value {
+                        ast::Value::Number(n, _) => n.parse::<i64>().ok(),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                match n {
+                    Some(10..=100) => {}
+                    _ => {
+                        return Err(CompileError {
+                            sqlstate: "22023".into(),
+                            message: format!(
+                                "value {value} out of bounds for option \"fillfactor\""
+                            ),
+                            position: None,
+                        })
+                    }
+                }
+            }
+            other => return Err(unsupported(format!("storage parameter {other}"))),
+        }
+    }
+    Ok(())
 }

@@ -14,6 +14,7 @@ mod ddl;
 mod dml;
 mod expr;
 mod function;
+pub(crate) mod maint;
 mod query;
 mod stmt;
 mod types;

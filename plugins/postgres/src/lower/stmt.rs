@@ -144,6 +144,10 @@ impl Lowerer {
             S::ShowVariable { variable } => Ok(bc::Statement::ShowVariable {
                 name: show_name(variable),
             }),
+            S::Truncate(truncate) => self.truncate(truncate),
+            S::Analyze(analyze) => self.analyze(analyze),
+            S::AlterTable(alter) => self.alter_table(alter),
+            S::Copy { .. } => self.copy(statement),
             other => Err(unsupported(statement_label(other))),
         }
     }
