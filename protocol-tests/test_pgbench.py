@@ -26,6 +26,11 @@ def test_pgbench_init_tpcb_and_consistency(cluster):
                        "SELECT count(*) FROM pgbench_tellers;"
                        "SELECT count(*) FROM pgbench_branches;", args=("-At",)).stdout
     assert out.split() == ["100000", "10", "1"]
+    # VACUUM ANALYZE recorded the row counts.
+    out = cluster.psql("SELECT relname, reltuples FROM pg_class WHERE relname IN"
+                       " ('pgbench_accounts', 'pgbench_branches') ORDER BY 1;",
+                       args=("-At",)).stdout
+    assert out.split() == ["pgbench_accounts|100000", "pgbench_branches|1"]
     # ADD PRIMARY KEY recorded the key: a duplicate is refused.
     r = cluster.psql("INSERT INTO pgbench_branches VALUES (1, 0, '');", check=False)
     assert "duplicate key value violates unique constraint" in r.stderr
@@ -99,3 +104,7 @@ def test_copy_truncate_vacuum_and_primary_key(cluster):
     r = cluster.psql("VACUUM ANALYZE cp; VACUUM; ANALYZE cp; TRUNCATE TABLE cp;"
                      " SELECT count(*) FROM cp;")
     assert "VACUUM" in r.stdout and "ANALYZE" in r.stdout and "TRUNCATE TABLE" in r.stdout
+    reltuples = "SELECT reltuples FROM pg_class WHERE relname = 'cp';"
+    assert cluster.psql(reltuples, args=("-At",)).stdout.strip() == "-1"
+    cluster.psql("INSERT INTO cp VALUES (1, 'a', 1), (2, 'b', 2); ANALYZE cp;")
+    assert cluster.psql(reltuples, args=("-At",)).stdout.strip() == "2"

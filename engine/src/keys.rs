@@ -8,6 +8,7 @@
 //!   c ++ t ++ db_id u32 ++ key(table name)         table        → TableDef
 //!   c ++ v ++ db_id u32 ++ key(view name)          view         → ViewDef
 //!   c ++ u ++ key(user name)                       user         → UserDef
+//!   c ++ s ++ table_id u32                         statistics   → live rows u64 (ANALYZE)
 //!   m ++ name                                      unversioned metadata (id counters)
 //! ```
 
@@ -23,6 +24,13 @@ pub fn row(table_id: u32, pk: &[u8]) -> Vec<u8> {
 /// Prefix of all rows of a table.
 pub fn row_prefix(table_id: u32) -> Vec<u8> {
     let mut k = vec![b'r'];
+    k.extend_from_slice(&table_id.to_be_bytes());
+    k
+}
+
+/// Key of a table's statistics (the live-row count ANALYZE measured).
+pub fn table_stats(table_id: u32) -> Vec<u8> {
+    let mut k = vec![b'c', b's'];
     k.extend_from_slice(&table_id.to_be_bytes());
     k
 }

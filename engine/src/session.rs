@@ -429,10 +429,10 @@ impl Session {
         }
     }
 
-    /// `VACUUM [ANALYZE]` / `ANALYZE`: ANALYZE counts each table's live rows in a fresh
-    /// snapshot (the statistic is reported in the command's notices at DEBUG level only);
-    /// VACUUM then compacts the whole store, which garbage-collects MVCC versions no
-    /// snapshot can see. VACUUM cannot run in a transaction block (25001).
+    /// `VACUUM [ANALYZE]` / `ANALYZE`: ANALYZE counts each table's live rows and records
+    /// the count in the catalog (shown as `pg_class.reltuples`), transactionally; VACUUM
+    /// then compacts the whole store, which garbage-collects MVCC versions no snapshot can
+    /// see. VACUUM cannot run in a transaction block (25001).
     fn maintain(
         &mut self,
         vacuum: bool,
@@ -442,7 +442,7 @@ impl Session {
         if vacuum && self.in_block {
             return Err(Error::NoActiveBlockAllowed("VACUUM".into()));
         }
-        let txn = match self.txn.take() {
+        let mut txn = match self.txn.take() {
             Some(t) => t,
             None => self.engine.mvcc.begin(),
         };
@@ -459,6 +459,7 @@ impl Session {
             if analyze {
                 for t in &tables {
                     let n = sql::maint::count_rows(&txn, t)?;
+                    sql::maint::put_row_estimate(&mut txn, t.id, n)?;
                     tracing::debug!(table = %t.name, rows = n, "analyze");
                 }
             }
@@ -466,10 +467,13 @@ impl Session {
         })();
         if self.in_block {
             self.txn = Some(txn);
+            r?;
+        } else if r.is_ok() {
+            txn.commit()?;
         } else {
             txn.rollback();
+            r?;
         }
-        r?;
         if vacuum {
             self.engine.mvcc.store().compact();
         }

@@ -584,6 +584,12 @@ pub fn rows(name: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
                     !t.indexes.is_empty(),
                     t.columns.len(),
                 ));
+                // The live-row count of the last ANALYZE (-1 until then, as PostgreSQL).
+                if let Some(n) = crate::sql::maint::row_estimate(ctx.txn, t.id)? {
+                    if let Some(row) = out.last_mut() {
+                        row[6] = Value::Float32(n as f32);
+                    }
+                }
                 for i in &t.indexes {
                     out.push(class_row(i.id as i64, &i.name, "i", false, i.columns.len()));
                 }

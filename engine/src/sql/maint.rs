@@ -43,6 +43,7 @@ pub fn truncate(names: &[bc::ObjectName], txn: &mut Txn, env: &Env) -> Result<Ou
         for idx in t.indexes.iter().filter(|i| !i.primary) {
             delete_prefix(txn, &keys::index_prefix(idx.id))?;
         }
+        txn.delete(keys::table_stats(t.id))?;
     }
     Ok(Outcome {
         tag: "TRUNCATE TABLE".into(),
@@ -67,6 +68,20 @@ pub fn count_rows(txn: &Txn, t: &TableDef) -> Result<u64> {
         Ok(true)
     })?;
     Ok(n)
+}
+
+/// Records the live-row count ANALYZE measured for a table, in `txn`.
+pub fn put_row_estimate(txn: &mut Txn, table_id: u32, rows: u64) -> Result<()> {
+    txn.put(keys::table_stats(table_id), rows.to_be_bytes().to_vec())
+}
+
+/// The live-row count the last committed ANALYZE measured (`None`: never analyzed, or
+/// truncated since).
+pub fn row_estimate(txn: &Txn, table_id: u32) -> Result<Option<u64>> {
+    Ok(txn
+        .get(&keys::table_stats(table_id))?
+        .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+        .map(u64::from_be_bytes))
 }
 
 /// `ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns)`: re-keys every row of a
