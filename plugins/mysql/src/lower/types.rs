@@ -22,11 +22,7 @@ use super::{unsupported, Result};
 /// Largest `DECIMAL` precision MySQL allows.
 const MAX_DECIMAL_PRECISION: u64 = 65;
 
-/// What a cast to a type means.
-pub(crate) enum CastTarget {
-    /// A conversion to one of Rosetta's types.
-    Type(DataType),
-}
+pub(crate) use rosetta_sql_lower::CastTarget;
 
 /// The meaning of `CAST(x AS type)`: MySQL's cast targets differ from column types
 /// (`CHAR` without a length is unbounded text, `SIGNED` is a 64-bit integer).

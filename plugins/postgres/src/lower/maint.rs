@@ -7,7 +7,6 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
-use super::ddl::table_constraint;
 use super::{ident, idents, object_name, reject, unsupported, Lowerer, Result};
 
 impl Lowerer {
@@ -101,7 +100,7 @@ impl Lowerer {
                 not_valid,
             } => {
                 reject(*not_valid, "NOT VALID")?;
-                match table_constraint(constraint)? {
+                match rosetta_sql_lower::table_constraint::<Lowerer>(constraint)? {
                     bc::TableConstraint::PrimaryKey {
                         name: pk_name,
                         columns,

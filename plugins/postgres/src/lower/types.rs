@@ -9,14 +9,7 @@ use super::{unsupported, Result};
 /// Largest `NUMERIC` precision the bytecode can carry.
 const MAX_NUMERIC_PRECISION: u64 = u8::MAX as u64;
 
-/// What a cast to a type means.
-pub(crate) enum CastTarget {
-    /// A conversion to one of Rosetta's types.
-    Type(DataType),
-    /// A PostgreSQL catalog type whose input is a lookup: `x::regclass` is
-    /// `pg.regclass(x)`.
-    Function(&'static str),
-}
+pub(crate) use rosetta_sql_lower::CastTarget;
 
 /// Catalog "object identifier" types whose casts are lookups by name.
 const REG_TYPES: &[&str] = &["regclass", "regtype", "regproc", "regnamespace", "regrole"];

@@ -3,11 +3,12 @@
 use rosetta_bytecode as bc;
 use sqlparser::ast;
 
-use super::{ident, object_name, reject, single_ident, unsupported, Lowerer, Result};
+use crate::{reject, unsupported, DialectLowering, LowerQuery, Result};
 
-impl Lowerer {
+/// Shared lowering of `INSERT`, `UPDATE` and `DELETE`, provided for every [`DialectLowering`].
+pub trait LowerDml: LowerQuery {
     /// `INSERT INTO t [(cols)] {VALUES … | query | DEFAULT VALUES} [RETURNING …]`.
-    pub(crate) fn insert(&mut self, insert: &ast::Insert) -> Result<bc::Statement> {
+    fn insert(&mut self, insert: &ast::Insert) -> Result<bc::Statement> {
         let ast::Insert {
             insert_token: _,
             optimizer_hints,
@@ -64,7 +65,7 @@ impl Lowerer {
             "multi-table INSERT",
         )?;
         let table = match table {
-            ast::TableObject::TableName(name) => object_name(name)?,
+            ast::TableObject::TableName(name) => Self::object_name(name)?,
             ast::TableObject::TableFunction(_) => {
                 return Err(unsupported("INSERT INTO a table function"))
             }
@@ -72,7 +73,7 @@ impl Lowerer {
         };
         let columns = columns
             .iter()
-            .map(|c| single_ident(c, "column name"))
+            .map(|c| Self::single_ident(c, "column name"))
             .collect::<Result<Vec<_>>>()?;
         let source = match source {
             None => bc::InsertSource::DefaultValues,
@@ -91,7 +92,7 @@ impl Lowerer {
     }
 
     /// `UPDATE t [alias] SET col = expr, … [WHERE …] [RETURNING …]`.
-    pub(crate) fn update(&mut self, update: &ast::Update) -> Result<bc::Statement> {
+    fn update(&mut self, update: &ast::Update) -> Result<bc::Statement> {
         let ast::Update {
             update_token: _,
             optimizer_hints,
@@ -117,13 +118,15 @@ impl Lowerer {
         reject(settings.is_some(), "SETTINGS")?;
         let ast::TableWithJoins { relation, joins } = table;
         reject(!joins.is_empty(), "UPDATE of a join")?;
-        let (table, alias) = dml_target(relation)?;
+        let (table, alias) = dml_target::<Self>(relation)?;
         let assignments = assignments
             .iter()
             .map(|a| {
                 let ast::Assignment { target, value } = a;
                 let column = match target {
-                    ast::AssignmentTarget::ColumnName(name) => single_ident(name, "column in SET")?,
+                    ast::AssignmentTarget::ColumnName(name) => {
+                        Self::single_ident(name, "column in SET")?
+                    }
                     ast::AssignmentTarget::Tuple(_) => return Err(unsupported("SET (a, b) = …")),
                 };
                 Ok(bc::Assignment {
@@ -144,7 +147,7 @@ impl Lowerer {
     }
 
     /// `DELETE FROM t [alias] [WHERE …] [RETURNING …]`.
-    pub(crate) fn delete(&mut self, delete: &ast::Delete) -> Result<bc::Statement> {
+    fn delete(&mut self, delete: &ast::Delete) -> Result<bc::Statement> {
         let ast::Delete {
             delete_token: _,
             optimizer_hints,
@@ -174,7 +177,7 @@ impl Lowerer {
             return Err(unsupported("DELETE from several tables"));
         };
         reject(!joins.is_empty(), "DELETE from a join")?;
-        let (table, alias) = dml_target(relation)?;
+        let (table, alias) = dml_target::<Self>(relation)?;
         let filter = selection.as_ref().map(|e| self.expr(e)).transpose()?;
         let returning = self.returning(returning)?;
         Ok(bc::Statement::Delete(Box::new(bc::Delete {
@@ -227,7 +230,9 @@ fn plain_values(query: &ast::Query) -> Option<&ast::Values> {
 }
 
 /// The target table of `UPDATE`/`DELETE`, with its optional alias.
-fn dml_target(factor: &ast::TableFactor) -> Result<(bc::ObjectName, Option<bc::Ident>)> {
+fn dml_target<D: DialectLowering>(
+    factor: &ast::TableFactor,
+) -> Result<(bc::ObjectName, Option<bc::Ident>)> {
     let ast::TableFactor::Table {
         name,
         alias,
@@ -267,8 +272,10 @@ fn dml_target(factor: &ast::TableFactor) -> Result<(bc::ObjectName, Option<bc::I
                 !columns.is_empty() || at.is_some(),
                 "column aliases on the target table",
             )?;
-            Some(ident(name))
+            Some(D::ident(name))
         }
     };
-    Ok((object_name(name)?, alias))
+    Ok((D::object_name(name)?, alias))
 }
+
+impl<T: DialectLowering> LowerDml for T {}

@@ -1,13 +1,18 @@
-//! Data definition: `CREATE TABLE`, `CREATE INDEX`, `DROP TABLE/INDEX/DATABASE`.
+//! Data definition: `CREATE TABLE`, `CREATE INDEX`, `DROP TABLE/VIEW/INDEX/DATABASE`.
 
 use rosetta_bytecode::{self as bc, CompileError};
 use sqlparser::ast;
 
-use super::{ident, object_name, reject, single_ident, unsupported, Lowerer, Result};
+use crate::{reject, unsupported, DialectLowering, LowerQuery, Result};
 
-impl Lowerer {
+/// Shared lowering of `CREATE TABLE`, `CREATE INDEX` and `DROP`, provided for every
+/// [`DialectLowering`] (its methods need [`LowerQuery`], which every dialect has).
+pub trait LowerDdl: DialectLowering {
     /// `CREATE TABLE [IF NOT EXISTS] name (columns, constraints)`.
-    pub(crate) fn create_table(&mut self, create: &ast::CreateTable) -> Result<bc::Statement> {
+    fn create_table(&mut self, create: &ast::CreateTable) -> Result<bc::Statement>
+    where
+        Self: LowerQuery,
+    {
         let ast::CreateTable {
             or_replace,
             temporary,
@@ -84,10 +89,7 @@ impl Lowerer {
             "partitioned tables",
         )?;
         reject(on_commit.is_some(), "ON COMMIT")?;
-        reject(
-            !matches!(table_options, ast::CreateTableOptions::None),
-            "table options (WITH …, TABLESPACE …)",
-        )?;
+        Self::table_options(table_options)?;
         let ast::SqliteTableOptions {
             leading_comma: _,
             options: sqlite_options,
@@ -148,10 +150,10 @@ impl Lowerer {
             .map(|c| self.column_def(c, &mut table_constraints))
             .collect::<Result<Vec<_>>>()?;
         for constraint in constraints {
-            table_constraints.push(table_constraint(constraint)?);
+            table_constraints.push(table_constraint::<Self>(constraint)?);
         }
         Ok(bc::Statement::CreateTable(Box::new(bc::CreateTable {
-            name: object_name(name)?,
+            name: Self::object_name(name)?,
             if_not_exists: *if_not_exists,
             columns,
             constraints: table_constraints,
@@ -164,15 +166,18 @@ impl Lowerer {
         &mut self,
         column: &ast::ColumnDef,
         table_constraints: &mut Vec<bc::TableConstraint>,
-    ) -> Result<bc::ColumnDef> {
+    ) -> Result<bc::ColumnDef>
+    where
+        Self: LowerQuery,
+    {
         let ast::ColumnDef {
             name,
             data_type,
             options,
         } = column;
         let mut def = bc::ColumnDef {
-            name: ident(name),
-            data_type: super::types::data_type(data_type)?,
+            name: Self::ident(name),
+            data_type: Self::data_type(data_type)?,
             not_null: false,
             default: None,
             primary_key: false,
@@ -197,23 +202,23 @@ impl Lowerer {
                     def.default = Some(self.expr(expr)?);
                 }
                 ast::ColumnOption::PrimaryKey(pk) => {
-                    let columns = key_columns(&key_parts_pk(pk)?)?;
+                    let columns = key_columns::<Self>(&key_parts_pk(pk)?)?;
                     reject(!columns.is_empty(), "column lists on a column constraint")?;
                     match constraint_name {
                         None => def.primary_key = true,
                         Some(n) => table_constraints.push(bc::TableConstraint::PrimaryKey {
-                            name: Some(ident(n)),
+                            name: Some(Self::ident(n)),
                             columns: vec![def.name.clone()],
                         }),
                     }
                 }
                 ast::ColumnOption::Unique(unique) => {
-                    let columns = key_columns(&key_parts_unique(unique)?)?;
+                    let columns = key_columns::<Self>(&key_parts_unique(unique)?)?;
                     reject(!columns.is_empty(), "column lists on a column constraint")?;
                     match constraint_name {
                         None => def.unique = true,
                         Some(n) => table_constraints.push(bc::TableConstraint::Unique {
-                            name: Some(ident(n)),
+                            name: Some(Self::ident(n)),
                             columns: vec![def.name.clone()],
                         }),
                     }
@@ -237,7 +242,10 @@ impl Lowerer {
     }
 
     /// `CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] [name] ON t [USING btree] (…)`.
-    pub(crate) fn create_index(&mut self, create: &ast::CreateIndex) -> Result<bc::Statement> {
+    fn create_index(&mut self, create: &ast::CreateIndex) -> Result<bc::Statement>
+    where
+        Self: LowerQuery,
+    {
         let ast::CreateIndex {
             name,
             table_name,
@@ -268,33 +276,46 @@ impl Lowerer {
         reject(!alter_options.is_empty(), "index options")?;
         let name = name
             .as_ref()
-            .map(|n| single_ident(n, "index name"))
+            .map(|n| Self::single_ident(n, "index name"))
             .transpose()?;
         let columns = columns
             .iter()
-            .map(index_column)
+            .map(index_column::<Self>)
             .collect::<Result<Vec<_>>>()?;
         Ok(bc::Statement::CreateIndex(Box::new(bc::CreateIndex {
             name,
-            table: object_name(table_name)?,
+            table: Self::object_name(table_name)?,
             columns,
             unique: *unique,
             if_not_exists: *if_not_exists,
         })))
     }
 
-    /// `DROP TABLE|INDEX|DATABASE [IF EXISTS] names [CASCADE|RESTRICT]`.
-    pub(crate) fn drop(
+    /// `DROP TABLE|VIEW|INDEX|DATABASE [IF EXISTS] names [CASCADE|RESTRICT]`.
+    fn drop(
         &mut self,
         object_type: ast::ObjectType,
         if_exists: bool,
         names: &[ast::ObjectName],
         cascade: bool,
         _restrict: bool,
-    ) -> Result<bc::Statement> {
-        let names_lowered = || names.iter().map(object_name).collect::<Result<Vec<_>>>();
+    ) -> Result<bc::Statement>
+    where
+        Self: LowerQuery,
+    {
+        let names_lowered = || {
+            names
+                .iter()
+                .map(Self::object_name)
+                .collect::<Result<Vec<_>>>()
+        };
         match object_type {
             ast::ObjectType::Table => Ok(bc::Statement::DropTable {
+                names: names_lowered()?,
+                if_exists,
+                cascade,
+            }),
+            ast::ObjectType::View if Self::has_views() => Ok(bc::Statement::DropView {
                 names: names_lowered()?,
                 if_exists,
                 cascade,
@@ -314,7 +335,7 @@ impl Lowerer {
                     ));
                 };
                 Ok(bc::Statement::DropDatabase {
-                    name: single_ident(name, "database name")?,
+                    name: Self::single_ident(name, "database name")?,
                     if_exists,
                 })
             }
@@ -324,15 +345,17 @@ impl Lowerer {
 }
 
 /// `PRIMARY KEY (a, b)` / `UNIQUE (a, b)` with an optional `CONSTRAINT name`.
-fn table_constraint(constraint: &ast::TableConstraint) -> Result<bc::TableConstraint> {
+pub fn table_constraint<D: DialectLowering>(
+    constraint: &ast::TableConstraint,
+) -> Result<bc::TableConstraint> {
     match constraint {
         ast::TableConstraint::PrimaryKey(pk) => Ok(bc::TableConstraint::PrimaryKey {
-            name: pk.name.as_ref().map(ident),
-            columns: nonempty(key_columns(&key_parts_pk(pk)?)?)?,
+            name: pk.name.as_ref().map(D::ident),
+            columns: nonempty(key_columns::<D>(&key_parts_pk(pk)?)?)?,
         }),
         ast::TableConstraint::Unique(unique) => Ok(bc::TableConstraint::Unique {
-            name: unique.name.as_ref().map(ident),
-            columns: nonempty(key_columns(&key_parts_unique(unique)?)?)?,
+            name: unique.name.as_ref().map(D::ident),
+            columns: nonempty(key_columns::<D>(&key_parts_unique(unique)?)?)?,
         }),
         ast::TableConstraint::ForeignKey(_) => Err(unsupported("FOREIGN KEY")),
         ast::TableConstraint::Check(_) => Err(unsupported("CHECK constraints")),
@@ -398,11 +421,11 @@ fn key_parts_unique(unique: &ast::UniqueConstraint) -> Result<Vec<ast::IndexColu
 }
 
 /// Plain column names of a key (no ordering, expressions or operator classes).
-fn key_columns(columns: &[ast::IndexColumn]) -> Result<Vec<bc::Ident>> {
+fn key_columns<D: DialectLowering>(columns: &[ast::IndexColumn]) -> Result<Vec<bc::Ident>> {
     columns
         .iter()
         .map(|c| {
-            let column = index_column(c)?;
+            let column = index_column::<D>(c)?;
             reject(column.desc, "ASC/DESC in a key")?;
             Ok(column.name)
         })
@@ -410,7 +433,7 @@ fn key_columns(columns: &[ast::IndexColumn]) -> Result<Vec<bc::Ident>> {
 }
 
 /// One key column of an index: a plain column name with an optional direction.
-fn index_column(column: &ast::IndexColumn) -> Result<bc::IndexColumn> {
+fn index_column<D: DialectLowering>(column: &ast::IndexColumn) -> Result<bc::IndexColumn> {
     let ast::IndexColumn {
         column,
         operator_class,
@@ -422,11 +445,13 @@ fn index_column(column: &ast::IndexColumn) -> Result<bc::IndexColumn> {
         with_fill,
     } = column;
     reject(with_fill.is_some(), "WITH FILL")?;
-    let (desc, nulls_first) = super::query::order_options(options)?;
+    let (desc, nulls_first) = crate::order_options(options)?;
     reject(nulls_first.is_some(), "NULLS FIRST/LAST in an index")?;
     let name = match expr {
-        ast::Expr::Identifier(id) => ident(id),
+        ast::Expr::Identifier(id) => D::ident(id),
         _ => return Err(unsupported("expression indexes")),
     };
     Ok(bc::IndexColumn { name, desc })
 }
+
+impl<T: DialectLowering> LowerDdl for T {}

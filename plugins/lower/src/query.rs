@@ -4,11 +4,12 @@
 use rosetta_bytecode::{self as bc, CompileError};
 use sqlparser::ast;
 
-use super::{ident, object_name, reject, single_ident, unsupported, Lowerer, Result};
+use crate::{reject, unsupported, DialectLowering, LowerExpr, LowerFunction, Result};
 
-impl Lowerer {
+/// Shared lowering of queries, provided for every [`DialectLowering`].
+pub trait LowerQuery: LowerExpr + LowerFunction {
     /// Lowers a query.
-    pub(crate) fn query(&mut self, query: &ast::Query) -> Result<bc::Query> {
+    fn query(&mut self, query: &ast::Query) -> Result<bc::Query> {
         self.nested(|l| l.query_inner(query))
     }
 
@@ -78,7 +79,7 @@ impl Lowerer {
         } = cte;
         reject(from.is_some(), "WITH … FROM")?;
         reject(materialized.is_some(), "WITH … AS [NOT] MATERIALIZED")?;
-        let bc::TableAlias { name, columns } = table_alias(alias)?;
+        let bc::TableAlias { name, columns } = table_alias::<Self>(alias)?;
         Ok(bc::Cte {
             name,
             columns,
@@ -87,7 +88,7 @@ impl Lowerer {
     }
 
     /// Lowers the body of a query.
-    pub(crate) fn set_expr(&mut self, body: &ast::SetExpr) -> Result<bc::SetExpr> {
+    fn set_expr(&mut self, body: &ast::SetExpr) -> Result<bc::SetExpr> {
         self.nested(|l| l.set_expr_inner(body))
     }
 
@@ -129,8 +130,8 @@ impl Lowerer {
                 let Some(table_name) = table_name else {
                     return Err(unsupported("TABLE without a name"));
                 };
-                let mut name: bc::ObjectName = schema_name.iter().map(ident).collect();
-                name.push(ident(table_name));
+                let mut name: bc::ObjectName = schema_name.iter().map(Self::ident).collect();
+                name.push(Self::ident(table_name));
                 Ok(bc::SetExpr::Select(Box::new(bc::Select {
                     distinct: false,
                     projection: vec![bc::SelectItem::Wildcard],
@@ -147,11 +148,7 @@ impl Lowerer {
     }
 
     /// Lowers `VALUES` rows; `allow_default` admits `DEFAULT` entries (in `INSERT`).
-    pub(crate) fn values(
-        &mut self,
-        values: &ast::Values,
-        allow_default: bool,
-    ) -> Result<Vec<Vec<bc::Expr>>> {
+    fn values(&mut self, values: &ast::Values, allow_default: bool) -> Result<Vec<Vec<bc::Expr>>> {
         let ast::Values {
             explicit_row,
             value_keyword: _,
@@ -252,10 +249,7 @@ impl Lowerer {
     }
 
     /// Lowers a select list (also used by `RETURNING`).
-    pub(crate) fn select_items(
-        &mut self,
-        items: &[ast::SelectItem],
-    ) -> Result<Vec<bc::SelectItem>> {
+    fn select_items(&mut self, items: &[ast::SelectItem]) -> Result<Vec<bc::SelectItem>> {
         items.iter().map(|item| self.select_item(item)).collect()
     }
 
@@ -264,11 +258,11 @@ impl Lowerer {
         match item {
             S::UnnamedExpr(expr) => Ok(bc::SelectItem::Expr {
                 expr: self.expr(expr)?,
-                alias: None,
+                alias: Self::unaliased_column_name(expr),
             }),
             S::ExprWithAlias { expr, alias } => Ok(bc::SelectItem::Expr {
                 expr: self.expr(expr)?,
-                alias: Some(ident(alias)),
+                alias: Some(Self::ident(alias)),
             }),
             S::ExprWithAliases { .. } => Err(unsupported("multiple aliases for one expression")),
             S::Wildcard(options) => {
@@ -279,7 +273,7 @@ impl Lowerer {
                 wildcard_options(options)?;
                 match kind {
                     ast::SelectItemQualifiedWildcardKind::ObjectName(name) => {
-                        Ok(bc::SelectItem::QualifiedWildcard(object_name(name)?))
+                        Ok(bc::SelectItem::QualifiedWildcard(Self::object_name(name)?))
                     }
                     ast::SelectItemQualifiedWildcardKind::Expr(_) => {
                         Err(unsupported("expression.*"))
@@ -343,7 +337,7 @@ impl Lowerer {
             ast::JoinConstraint::Using(names) => bc::JoinConstraint::Using(
                 names
                     .iter()
-                    .map(|n| single_ident(n, "USING column"))
+                    .map(|n| Self::single_ident(n, "USING column"))
                     .collect::<Result<_>>()?,
             ),
             ast::JoinConstraint::UsingAlias(..) => {
@@ -385,8 +379,8 @@ impl Lowerer {
                     return self.table_function(name, args, alias.as_ref());
                 }
                 Ok(bc::FromItem::Table {
-                    name: object_name(name)?,
-                    alias: alias.as_ref().map(table_alias).transpose()?,
+                    name: Self::object_name(name)?,
+                    alias: alias.as_ref().map(table_alias::<Self>).transpose()?,
                 })
             }
             T::Derived {
@@ -399,7 +393,7 @@ impl Lowerer {
                 reject(sample.is_some(), "TABLESAMPLE")?;
                 Ok(bc::FromItem::Subquery {
                     query: Box::new(self.query(subquery)?),
-                    alias: alias.as_ref().map(table_alias).transpose()?,
+                    alias: alias.as_ref().map(table_alias::<Self>).transpose()?,
                 })
             }
             T::NestedJoin {
@@ -429,7 +423,7 @@ impl Lowerer {
                         distinct: false,
                         star: false,
                     },
-                    alias: alias.as_ref().map(table_alias).transpose()?,
+                    alias: alias.as_ref().map(table_alias::<Self>).transpose()?,
                 })
             }
             T::Function { .. } | T::TableFunction { .. } => {
@@ -470,7 +464,7 @@ impl Lowerer {
         }
         Ok(bc::FromItem::Function {
             function,
-            alias: alias.map(table_alias).transpose()?,
+            alias: alias.map(table_alias::<Self>).transpose()?,
         })
     }
 
@@ -486,7 +480,7 @@ impl Lowerer {
     }
 
     /// Lowers one `ORDER BY` item.
-    pub(crate) fn order_item(&mut self, item: &ast::OrderByExpr) -> Result<bc::OrderItem> {
+    fn order_item(&mut self, item: &ast::OrderByExpr) -> Result<bc::OrderItem> {
         let ast::OrderByExpr {
             expr,
             options,
@@ -519,7 +513,9 @@ impl Lowerer {
                 };
                 Ok((limit, offset))
             }
-            ast::LimitClause::OffsetCommaLimit { .. } => Err(unsupported("LIMIT offset, count")),
+            ast::LimitClause::OffsetCommaLimit { offset, limit } => {
+                self.offset_comma_limit(offset, limit)
+            }
         }
     }
 
@@ -539,7 +535,7 @@ impl Lowerer {
 }
 
 /// `ASC`/`DESC` and `NULLS FIRST/LAST` of an ordering.
-pub(crate) fn order_options(options: &ast::OrderByOptions) -> Result<(bool, Option<bool>)> {
+pub fn order_options(options: &ast::OrderByOptions) -> Result<(bool, Option<bool>)> {
     let ast::OrderByOptions { sort, nulls_first } = options;
     let desc = match sort {
         None | Some(ast::OrderBySort::Asc) => false,
@@ -550,7 +546,7 @@ pub(crate) fn order_options(options: &ast::OrderByOptions) -> Result<(bool, Opti
 }
 
 /// `AS name [(columns)]` of a table or CTE.
-fn table_alias(alias: &ast::TableAlias) -> Result<bc::TableAlias> {
+fn table_alias<D: DialectLowering>(alias: &ast::TableAlias) -> Result<bc::TableAlias> {
     let ast::TableAlias {
         explicit: _,
         name,
@@ -563,11 +559,11 @@ fn table_alias(alias: &ast::TableAlias) -> Result<bc::TableAlias> {
         .map(|c| {
             let ast::TableAliasColumnDef { name, data_type } = c;
             reject(data_type.is_some(), "column types in a table alias")?;
-            Ok(ident(name))
+            Ok(D::ident(name))
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(bc::TableAlias {
-        name: ident(name),
+        name: D::ident(name),
         columns,
     })
 }
@@ -605,3 +601,5 @@ fn other_join_name(join: &ast::JoinOperator) -> &'static str {
         _ => "this kind of join",
     }
 }
+
+impl<T: DialectLowering> LowerQuery for T {}
