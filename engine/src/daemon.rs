@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
@@ -154,18 +153,18 @@ pub fn scram_verifier_with(
 ) -> rosetta_proto::ScramVerifier {
     let mut salted = [0u8; 32];
     pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), salt, iterations, &mut salted);
+    // HMAC accepts keys of any length, so `new_from_slice` never fails here.
     let hmac = |key: &[u8], msg: &[u8]| -> Vec<u8> {
-        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| {
-            // HMAC accepts keys of any length; this branch cannot be taken.
-            <Hmac<Sha256> as Mac>::new_from_slice(&[0]).expect("hmac key")
-        });
-        m.update(msg);
-        m.finalize().into_bytes().to_vec()
+        <Hmac<Sha256> as Mac>::new_from_slice(key)
+            .map(|mut m| {
+                m.update(msg);
+                m.finalize().into_bytes().to_vec()
+            })
+            .unwrap_or_default()
     };
     let client_key = hmac(&salted, b"Client Key");
     let stored_key = Sha256::digest(&client_key).to_vec();
     let server_key = hmac(&salted, b"Server Key");
-    let _ = base64::engine::general_purpose::STANDARD.encode(&stored_key);
     rosetta_proto::ScramVerifier {
         salt: salt.to_vec(),
         iterations,

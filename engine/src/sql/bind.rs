@@ -94,17 +94,21 @@ impl<'a> Binder<'a> {
             .collect()
     }
 
-    /// Resolves a table name (`[db.][schema.]name`).
-    pub fn table(&self, name: &[Ident]) -> Result<TableDef> {
+    /// The object part of `[db.][schema.]name`, once the schema is known to be ours
+    /// (`public`, the only user schema).
+    fn object_name(name: &[Ident]) -> Result<&Ident> {
         let Some(last) = name.last() else {
             return Err(Error::Syntax("empty table name".into()));
         };
-        if name.len() > 1 {
-            let schema = &name[name.len() - 2].value;
-            if !schema.eq_ignore_ascii_case("public") {
-                return Err(Error::UndefinedTable(display_name(name)));
-            }
+        if name.len() > 1 && !name[name.len() - 2].value.eq_ignore_ascii_case("public") {
+            return Err(Error::UndefinedTable(display_name(name)));
         }
+        Ok(last)
+    }
+
+    /// Resolves a table name (`[db.][schema.]name`).
+    pub fn table(&self, name: &[Ident]) -> Result<TableDef> {
+        let last = Self::object_name(name)?;
         Catalog::new(self.txn)
             .table(self.db.id, last)?
             .ok_or_else(|| Error::UndefinedTable(display_name(name)))
@@ -112,15 +116,7 @@ impl<'a> Binder<'a> {
 
     /// Resolves a relation name (`[db.][schema.]name`) to a table or a view.
     pub fn relation(&self, name: &[Ident]) -> Result<Relation> {
-        let Some(last) = name.last() else {
-            return Err(Error::Syntax("empty table name".into()));
-        };
-        if name.len() > 1 {
-            let schema = &name[name.len() - 2].value;
-            if !schema.eq_ignore_ascii_case("public") {
-                return Err(Error::UndefinedTable(display_name(name)));
-            }
-        }
+        let last = Self::object_name(name)?;
         Catalog::new(self.txn)
             .relation(self.db.id, last)?
             .ok_or_else(|| Error::UndefinedTable(display_name(name)))
