@@ -182,6 +182,7 @@ impl Session {
                     rows: o.affected,
                     txn: self.state(),
                     suspended: false,
+                    last_insert_id: 0,
                 }));
             }
             Err(e) => {

@@ -439,6 +439,7 @@ fn type_oid(t: &DataType) -> i64 {
         DataType::Varchar(_) => 1043,
         DataType::Date => 1082,
         DataType::Timestamp => 1114,
+        DataType::Time => 1083,
         DataType::Numeric { .. } => 1700,
         DataType::Array(e) => array_type_oid(*e),
     }
@@ -458,6 +459,7 @@ fn array_type_oid(e: ElementType) -> i64 {
         ElementType::Real => 1021,
         ElementType::Double => 1022,
         ElementType::Timestamp => 1115,
+        ElementType::Time => 1183,
         ElementType::Date => 1182,
         ElementType::Numeric => 1231,
     }
@@ -966,6 +968,7 @@ fn mysql_column_type(t: &DataType) -> String {
         DataType::Bytea => "blob".into(),
         DataType::Date => "date".into(),
         DataType::Timestamp => "datetime(6)".into(),
+        DataType::Time => "time(6)".into(),
         DataType::Array(_) => rosetta_types::type_name(t),
     }
 }
@@ -1008,7 +1011,7 @@ fn type_category(t: &DataType) -> &'static str {
         | DataType::Double
         | DataType::Numeric { .. } => "N",
         DataType::Text | DataType::Varchar(_) | DataType::Char(_) => "S",
-        DataType::Date | DataType::Timestamp => "D",
+        DataType::Date | DataType::Timestamp | DataType::Time => "D",
         DataType::Bytea => "U",
         DataType::Array(_) => "A",
     }

@@ -386,6 +386,7 @@ mod tests {
             rows,
             txn: TxnState::Idle,
             suspended: false,
+            last_insert_id: 0,
         })
     }
 
@@ -394,6 +395,7 @@ mod tests {
             Request::AuthInfo { user } if user == "alice" => {
                 vec![Response::AuthInfo(Some(AuthInfo {
                     user,
+                    firebird_srp: None,
                     scram_sha256: ScramVerifier {
                         salt: vec![1; 16],
                         iterations: 4096,

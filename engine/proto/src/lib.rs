@@ -79,6 +79,18 @@ pub enum Request {
     Cancel { session_id: u32, secret: u32 },
     /// Ends the session (the engine rolls back an open transaction).
     Terminate,
+    /// Returns the session to the state of a fresh one without closing it (MySQL
+    /// COM_RESET_CONNECTION / COM_CHANGE_USER): rolls back, forgets prepared statements,
+    /// settings and the last insert id; keeps the session id. With `user` (already
+    /// authenticated by the gateway) and/or `database`, the session switches to them.
+    /// Answered with `Ready` (new settings) or `Error` (e.g. 3D000; the session is then
+    /// unchanged apart from the rollback).
+    Reset {
+        #[serde(default)]
+        user: Option<String>,
+        #[serde(default)]
+        database: Option<String>,
+    },
 }
 
 /// What the engine answers.
@@ -140,6 +152,21 @@ pub struct AuthInfo {
     /// MySQL `mysql_native_password` hash: SHA1(SHA1(password)).
     #[serde(default, with = "serde_bytes")]
     pub mysql_native: Vec<u8>,
+    /// Firebird SRP verifier (plugins `Srp` and `Srp256` share it), `None` for users
+    /// created before Firebird support.
+    #[serde(default)]
+    pub firebird_srp: Option<SrpVerifier>,
+}
+
+/// An SRP-6a verifier as Firebird stores it: `v = g^x mod N` with
+/// `x = SHA1(salt ‖ SHA1(USER ":" password))` (user name upper-cased).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SrpVerifier {
+    #[serde(with = "serde_bytes")]
+    pub salt: Vec<u8>,
+    /// Big-endian bytes of `v`.
+    #[serde(with = "serde_bytes")]
+    pub verifier: Vec<u8>,
 }
 
 /// One result column.
@@ -168,6 +195,10 @@ pub struct Completion {
     /// suspended).
     #[serde(default)]
     pub suspended: bool,
+    /// The first value an `AUTO_INCREMENT` column took in this statement (0 when none):
+    /// MySQL's OK packet and `LAST_INSERT_ID()`.
+    #[serde(default)]
+    pub last_insert_id: u64,
 }
 
 /// Transaction state of a session, as PostgreSQL's ReadyForQuery reports it.

@@ -1037,6 +1037,7 @@ impl<'a> Binder<'a> {
                 }
                 (BExpr::Subscript(a.boxed(), i.boxed()), element)
             }
+            Expr::NextValue { .. } => return Err(Error::Unsupported("sequences".into())),
         })
     }
 

@@ -131,6 +131,7 @@ fn setup(f: &Fixture, txn: &mut Txn) {
         default: None,
         primary_key: pk,
         unique: false,
+        auto_increment: false,
     };
     f.exec(
         txn,
@@ -149,6 +150,7 @@ fn setup(f: &Fixture, txn: &mut Txn) {
             columns: vec![],
             source: bc::InsertSource::Values((1..=3).map(|i| vec![int(i), int(i * 10)]).collect()),
             returning: vec![],
+            upsert: None,
         })),
     )
     .expect("insert");

@@ -115,6 +115,7 @@ pub fn type_name(ty: &DataType) -> String {
         DataType::Bytea => "bytea".into(),
         DataType::Date => "date".into(),
         DataType::Timestamp => "timestamp without time zone".into(),
+        DataType::Time => "time without time zone".into(),
         DataType::Array(e) => match e.data_type() {
             DataType::Char(_) => "character[]".into(),
             t => format!("{}[]", type_name(&t)),

@@ -41,6 +41,7 @@ pub fn column_type(t: &DataType) -> ColumnType {
         DataType::Bytea => ColumnType::MYSQL_TYPE_BLOB,
         DataType::Date => ColumnType::MYSQL_TYPE_DATE,
         DataType::Timestamp => ColumnType::MYSQL_TYPE_DATETIME,
+        DataType::Time => ColumnType::MYSQL_TYPE_TIME,
     }
 }
 

@@ -121,6 +121,7 @@ impl CopyIn {
         self.count += rows.len() as u64;
         self.row_bytes = 0;
         let insert = bc::Insert {
+            upsert: None,
             table: self.spec.table.clone(),
             columns: self.columns.clone(),
             source: bc::InsertSource::Values(rows),

@@ -97,6 +97,7 @@ fn short_name(ty: &DataType) -> String {
         DataType::Bytea => "bytea".into(),
         DataType::Date => "date".into(),
         DataType::Timestamp => "timestamp".into(),
+        DataType::Time => "time".into(),
         DataType::Array(e) => format!("{}[]", short_name(&e.data_type())),
     }
 }
@@ -117,12 +118,13 @@ pub fn oid(ty: &DataType) -> u32 {
         DataType::Bytea => BYTEA,
         DataType::Date => DATE,
         DataType::Timestamp => TIMESTAMP,
+        DataType::Time => 1083,
         DataType::Array(e) => array_oid(e),
     }
 }
 
 /// Every element type, for the reverse lookup of array OIDs.
-const ALL_ELEMENTS: [ElementType; 13] = [
+const ALL_ELEMENTS: [ElementType; 14] = [
     ElementType::Boolean,
     ElementType::Bytea,
     ElementType::SmallInt,
@@ -136,6 +138,7 @@ const ALL_ELEMENTS: [ElementType; 13] = [
     ElementType::Timestamp,
     ElementType::Date,
     ElementType::Numeric,
+    ElementType::Time,
 ];
 
 /// The OID of PostgreSQL's array type over `element` (`_int4` = 1007, `_text` = 1009 …).
@@ -153,6 +156,7 @@ fn array_oid(element: &ElementType) -> u32 {
         ElementType::Double => 1022,
         ElementType::Timestamp => 1115,
         ElementType::Date => 1182,
+        ElementType::Time => 1183,
         ElementType::Numeric => 1231,
     }
 }
@@ -304,6 +308,8 @@ pub fn encode_binary(ty: &DataType, value: &Value) -> Result<Option<Vec<u8>>, Wi
 pub fn decode_binary(ty: &DataType, data: &[u8]) -> Result<Value, WireTypeError> {
     let err = || WireTypeError::binary(ty);
     Ok(match ty {
+        // TODO(time): TIME values are not stored yet.
+        DataType::Time => return Err(err()),
         DataType::Boolean => match data {
             [b] => Value::Bool(*b != 0),
             _ => return Err(err()),

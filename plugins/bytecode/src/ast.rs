@@ -216,6 +216,41 @@ pub enum Statement {
     /// as inserts; the engine never executes this statement itself. Added in v1
     /// without a version bump (a new variant).
     CopyFrom(Box<CopyFrom>),
+    /// `CREATE SEQUENCE` / Firebird `CREATE GENERATOR`. Added in v1 without a version
+    /// bump (new variants below too).
+    CreateSequence(Box<CreateSequence>),
+    /// `DROP SEQUENCE [IF EXISTS] names` / Firebird `DROP GENERATOR`.
+    DropSequence {
+        names: Vec<ObjectName>,
+        if_exists: bool,
+    },
+    /// `ALTER SEQUENCE name RESTART WITH n` / Firebird `SET GENERATOR name TO n`.
+    AlterSequence {
+        name: ObjectName,
+        /// The value the next `NEXT VALUE FOR` returns (the plugin translates its
+        /// dialect's convention, e.g. Firebird 3's `SET GENERATOR g TO n` → `n + 1`).
+        restart: Option<i64>,
+        increment: Option<i64>,
+    },
+    /// MySQL `KILL [CONNECTION | QUERY] id`: cancels the statement another session is
+    /// running and, unless `query_only`, ends that session. Allowed on one's own
+    /// sessions, or any session for a superuser.
+    Kill {
+        session_id: u32,
+        query_only: bool,
+    },
+}
+
+/// `CREATE SEQUENCE [IF NOT EXISTS] name [START WITH n] [INCREMENT BY n]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateSequence {
+    pub name: ObjectName,
+    pub if_not_exists: bool,
+    /// The value the first `NEXT VALUE FOR` returns (the plugin translates its dialect's
+    /// convention; PostgreSQL and MySQL default 1, Firebird 3 `START WITH n` → `n + 1`).
+    pub first: i64,
+    /// Step of each `NEXT VALUE FOR` (non-zero).
+    pub increment: i64,
 }
 
 /// `COPY table [(columns)] FROM STDIN [WITH (…)]`.
@@ -257,6 +292,15 @@ pub struct TransactionMode {
     pub isolation: Option<IsolationLevel>,
     #[serde(default)]
     pub read_only: Option<bool>,
+    /// Whether a write that meets a row locked by another open transaction waits for it
+    /// (`Some(true)`, the default) or fails at once (`Some(false)`: Firebird `NO WAIT`,
+    /// MySQL `NOWAIT`). Added in v1 without a version bump.
+    #[serde(default)]
+    pub wait: Option<bool>,
+    /// How long such a wait may last, in milliseconds (Firebird `LOCK TIMEOUT n` is in
+    /// seconds: the plugin converts). `None`: the session's default.
+    #[serde(default)]
+    pub lock_timeout_ms: Option<u32>,
 }
 
 /// The isolation levels a client may ask for.
@@ -403,6 +447,34 @@ pub struct Insert {
     pub columns: Vec<Ident>,
     pub source: InsertSource,
     pub returning: Vec<SelectItem>,
+    /// What to do with a row that matches an existing one (`ON CONFLICT`, `ON DUPLICATE
+    /// KEY UPDATE`, Firebird `UPDATE OR INSERT … MATCHING`). Added in v1 without a version
+    /// bump.
+    #[serde(default)]
+    pub upsert: Option<Upsert>,
+}
+
+/// An insert that becomes an update (or nothing) when the new row matches an existing one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Upsert {
+    /// The columns that decide whether a row already exists: an existing row matches when
+    /// it equals the new row on all of them (`IS NOT DISTINCT FROM`). Empty: any primary
+    /// key or unique index of the table (MySQL's `ON DUPLICATE KEY`).
+    pub match_columns: Vec<Ident>,
+    pub action: UpsertAction,
+}
+
+/// What an [`Upsert`] does with a matching row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum UpsertAction {
+    /// Keep the existing row; the new one is dropped (`ON CONFLICT DO NOTHING`).
+    Nothing,
+    /// Update the existing row. In `assignments` and `filter`, plain columns refer to the
+    /// existing row and `excluded.column` to the row that was proposed for insertion.
+    Update {
+        assignments: Vec<Assignment>,
+        filter: Option<Expr>,
+    },
 }
 
 /// Where inserted rows come from.
@@ -458,6 +530,11 @@ pub struct ColumnDef {
     pub default: Option<Expr>,
     pub primary_key: bool,
     pub unique: bool,
+    /// MySQL `AUTO_INCREMENT`: an insert that gives no value, `DEFAULT`, NULL or 0 takes
+    /// the next value of the column's own counter; an explicit larger value moves the
+    /// counter past it. Added in v1 without a version bump.
+    #[serde(default)]
+    pub auto_increment: bool,
 }
 
 /// A table-level constraint.
@@ -514,6 +591,9 @@ pub enum DataType {
     Date,
     /// Timestamp without time zone, microsecond precision.
     Timestamp,
+    /// Time of day without time zone, microsecond precision. Added in v1 without a
+    /// version bump.
+    Time,
     /// A one-dimensional array of `element` values (PostgreSQL's `int2[]`, `text[]` …),
     /// lower bound 1. Element type modifiers (`varchar(5)[]`) are not carried. Added in
     /// v1 without a version bump (a new variant).
@@ -537,6 +617,7 @@ pub enum ElementType {
     Bytea,
     Date,
     Timestamp,
+    Time,
 }
 
 impl ElementType {
@@ -559,6 +640,7 @@ impl ElementType {
             ElementType::Bytea => DataType::Bytea,
             ElementType::Date => DataType::Date,
             ElementType::Timestamp => DataType::Timestamp,
+            ElementType::Time => DataType::Time,
         }
     }
 
@@ -579,6 +661,7 @@ impl ElementType {
             DataType::Bytea => ElementType::Bytea,
             DataType::Date => ElementType::Date,
             DataType::Timestamp => ElementType::Timestamp,
+            DataType::Time => ElementType::Time,
             DataType::Array(_) => return None,
         })
     }
@@ -693,6 +776,13 @@ pub enum Expr {
     Subscript {
         expr: Box<Expr>,
         index: Box<Expr>,
+    },
+    /// `NEXT VALUE FOR seq` / `nextval('seq')` / Firebird `GEN_ID(seq, step)`: advances the
+    /// sequence by `step` (default: its increment; 0 reads the current value) and returns
+    /// the new value. Not transactional: a rollback does not give values back.
+    NextValue {
+        sequence: ObjectName,
+        step: Option<Box<Expr>>,
     },
 }
 

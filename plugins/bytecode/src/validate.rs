@@ -51,6 +51,9 @@ pub enum ValidationError {
     /// `ANY`/`ALL` with an operator that is not a comparison.
     #[error("operator {0} cannot be used with ANY/ALL")]
     BadOperator(String),
+    /// A sequence whose increment is zero would hand out the same value forever.
+    #[error("sequence increment must not be zero")]
+    ZeroIncrement,
 }
 
 /// Whether `op` is one of `=`, `<>`, `<`, `<=`, `>`, `>=`.
@@ -142,6 +145,23 @@ impl Validator<'_> {
                     InsertSource::Query(q) => self.query(q, d + 1)?,
                     InsertSource::DefaultValues => {}
                 }
+                if let Some(upsert) = &i.upsert {
+                    upsert
+                        .match_columns
+                        .iter()
+                        .try_for_each(|c| self.ident(c))?;
+                    if let UpsertAction::Update {
+                        assignments,
+                        filter,
+                    } = &upsert.action
+                    {
+                        for a in assignments {
+                            self.ident(&a.column)?;
+                            self.expr(&a.value, d + 1)?;
+                        }
+                        self.opt_expr(filter, d + 1)?;
+                    }
+                }
                 self.items(&i.returning, d + 1)
             }
             Statement::Update(u) => {
@@ -225,6 +245,22 @@ impl Validator<'_> {
                 name.iter().try_for_each(|n| self.ident(n))?;
                 columns.iter().try_for_each(|c| self.ident(c))
             }
+            Statement::CreateSequence(c) => {
+                if c.increment == 0 {
+                    return Err(ValidationError::ZeroIncrement);
+                }
+                self.name(&c.name)
+            }
+            Statement::DropSequence { names, .. } => names.iter().try_for_each(|n| self.name(n)),
+            Statement::AlterSequence {
+                name, increment, ..
+            } => {
+                if *increment == Some(0) {
+                    return Err(ValidationError::ZeroIncrement);
+                }
+                self.name(name)
+            }
+            Statement::Kill { .. } => Ok(()),
             Statement::CopyFrom(c) => {
                 self.name(&c.table)?;
                 c.columns.iter().try_for_each(|col| self.ident(col))?;
@@ -426,6 +462,13 @@ impl Validator<'_> {
             Expr::Subscript { expr, index } => {
                 self.expr(expr, d)?;
                 self.expr(index, d)
+            }
+            Expr::NextValue { sequence, step } => {
+                self.name(sequence)?;
+                match step {
+                    Some(step) => self.expr(step, d),
+                    None => Ok(()),
+                }
             }
         }
     }

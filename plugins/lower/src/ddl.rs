@@ -182,6 +182,7 @@ pub trait LowerDdl: DialectLowering {
             default: None,
             primary_key: false,
             unique: false,
+            auto_increment: false,
         };
         let mut explicit_null = false;
         for option in options {

@@ -88,6 +88,7 @@ pub trait LowerDml: LowerQuery {
             columns,
             source,
             returning,
+            upsert: None,
         })))
     }
 

@@ -33,6 +33,8 @@ pub fn cast(v: &Value, to: &DataType, mode: CastMode) -> Result<Value> {
     }
     let cannot = || cannot_cast(v, to);
     Ok(match to {
+        // TODO(time): values of type TIME are not stored yet.
+        DataType::Time => return Err(cannot()),
         DataType::Boolean => Value::Bool(match v {
             Value::Bool(b) => *b,
             Value::Text(s) => parse::parse_bool(s)?,
