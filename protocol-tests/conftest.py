@@ -54,7 +54,7 @@ class Cluster:
     """An engine process and a PostgreSQL gateway process (and, with `with_mysql`, a MySQL
     gateway process), started separately so that tests can kill and restart each one."""
 
-    def __init__(self, data_dir: Path, with_mysql: bool = False):
+    def __init__(self, data_dir: Path, with_mysql: bool = False, with_firebird: bool = False):
         self.data_dir = data_dir
         self.socket = data_dir / "engine.sock"
         self.port = free_port()
@@ -62,6 +62,8 @@ class Cluster:
         self.engine = None
         self.gateway = None
         self.mysql_gateway = None
+        self.firebird_port = free_port() if with_firebird else None
+        self.firebird_gateway = None
         self.env = dict(os.environ, ROSETTA_ADMIN_PASSWORD=PASSWORD, RUST_LOG="warn")
 
     def start_engine(self):
@@ -95,11 +97,20 @@ class Cluster:
             env=self.env)
         wait_for(lambda: port_open(self.mysql_port), what="mysql gateway port")
 
+    def start_firebird_gateway(self):
+        self.firebird_gateway = subprocess.Popen(
+            [str(BIN), "gateway", "firebird", "--listen", f"127.0.0.1:{self.firebird_port}",
+             "--engine-socket", str(self.socket), "--plugin", str(plugin_path("firebird"))],
+            env=self.env)
+        wait_for(lambda: port_open(self.firebird_port), what="firebird gateway port")
+
     def start(self):
         self.start_engine()
         self.start_gateway()
         if self.mysql_port is not None:
             self.start_mysql_gateway()
+        if self.firebird_port is not None:
+            self.start_firebird_gateway()
         return self
 
     def kill_engine(self):
@@ -107,7 +118,7 @@ class Cluster:
         self.engine.wait()
 
     def stop(self):
-        for p in (self.mysql_gateway, self.gateway, self.engine):
+        for p in (self.firebird_gateway, self.mysql_gateway, self.gateway, self.engine):
             if p is not None and p.poll() is None:
                 p.send_signal(signal.SIGTERM)
                 try:
@@ -139,6 +150,26 @@ class Cluster:
         if check and r.returncode != 0:
             raise AssertionError(f"mariadb failed: {r.returncode}\n{r.stdout}\n{r.stderr}")
         return r
+
+    def firebird_dsn(self, db="rosetta") -> str:
+        """The isql-fb connect string of the Firebird gateway (`HOST/PORT:alias`)."""
+        return f"127.0.0.1/{self.firebird_port}:{db}"
+
+    def isql(self, sql: str, db="rosetta", user="admin", password=PASSWORD, args=(), env=None):
+        """Runs `sql` through the real `isql-fb` (Firebird 3) client; returns the result
+        (isql exits 0 even after statement errors unless -bail is given)."""
+        return subprocess.run(
+            ["isql-fb", "-q", "-user", user, "-password", password, *args,
+             self.firebird_dsn(db)],
+            input=sql, capture_output=True, text=True, timeout=60,
+            env=dict(os.environ, **(env or {})))
+
+    def firebirdsql(self, db="rosetta", **kwargs):
+        import firebirdsql
+        kwargs.setdefault("user", "admin")
+        kwargs.setdefault("password", PASSWORD)
+        return firebirdsql.connect(host="127.0.0.1", port=self.firebird_port, database=db,
+                                   **kwargs)
 
     def pymysql(self, db="rosetta", **kwargs):
         import pymysql
@@ -174,6 +205,19 @@ def mysql_cluster():
     """A cluster with both the PostgreSQL and the MySQL gateway."""
     tmp = Path(tempfile.mkdtemp(prefix="rosetta-test-"))
     c = Cluster(tmp / "data", with_mysql=True)
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def firebird_cluster():
+    """A cluster with the PostgreSQL and the Firebird gateway."""
+    tmp = Path(tempfile.mkdtemp(prefix="rosetta-test-"))
+    c = Cluster(tmp / "data", with_firebird=True)
     try:
         c.start()
         yield c

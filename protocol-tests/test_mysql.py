@@ -30,7 +30,7 @@ def test_wrong_password_and_unknown_user_are_refused(mysql_cluster):
             ["mariadb", "-h", "127.0.0.1", "-P", str(mysql_cluster.mysql_port), "-u", user,
              f"-p{password}", "-e", "select 1"], capture_output=True, text=True, timeout=30)
         assert r.returncode != 0
-        assert "ERROR 1698" in r.stderr or "ERROR 1045" in r.stderr
+        assert "ERROR 1045 (28000)" in r.stderr
 
 
 def test_mariadb_session(mysql_cluster):

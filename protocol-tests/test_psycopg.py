@@ -2,6 +2,8 @@
 errors with their SQLSTATEs, transactions and snapshot isolation."""
 
 import datetime
+import threading
+import time
 import decimal
 
 import psycopg
@@ -109,6 +111,7 @@ def test_snapshot_isolation_and_write_conflict(cluster):
         c.execute("INSERT INTO si VALUES (1, 0)")
     a = psycopg.connect(cluster.dsn())
     b = psycopg.connect(cluster.dsn())
+    b.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     try:
         assert a.execute("SELECT v FROM si WHERE id = 1").fetchone() == (0,)
         assert b.execute("SELECT v FROM si WHERE id = 1").fetchone() == (0,)
@@ -148,3 +151,133 @@ def test_wrong_password_is_refused(cluster):
     with pytest.raises(psycopg.OperationalError) as e:
         psycopg.connect(dsn)
     assert "password authentication failed" in str(e.value)
+
+
+def test_read_committed_waits_for_the_row_and_applies_on_top(cluster):
+    """PostgreSQL's default: a second writer of a row waits for the first and then
+    updates the committed version; nobody fails."""
+    with psycopg.connect(cluster.dsn(), autocommit=True) as c:
+        assert c.execute("SHOW transaction_isolation").fetchone() == ("read committed",)
+        c.execute("DROP TABLE IF EXISTS rc")
+        c.execute("CREATE TABLE rc (id INT PRIMARY KEY, v INT)")
+        c.execute("INSERT INTO rc VALUES (1, 0)")
+    a = psycopg.connect(cluster.dsn())
+    b = psycopg.connect(cluster.dsn())
+    try:
+        a.execute("UPDATE rc SET v = v + 1 WHERE id = 1")
+        done = threading.Event()
+
+        def second():
+            b.execute("UPDATE rc SET v = v + 10 WHERE id = 1")
+            b.commit()
+            done.set()
+
+        t = threading.Thread(target=second)
+        t.start()
+        # b waits for a's row lock ...
+        assert not done.wait(0.5)
+        a.commit()
+        # ... and then applies its change on top of a's.
+        t.join(10)
+        assert done.is_set()
+        with psycopg.connect(cluster.dsn(), autocommit=True) as c:
+            assert c.execute("SELECT v FROM rc").fetchone() == (11,)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_deadlock_is_detected(cluster):
+    with psycopg.connect(cluster.dsn(), autocommit=True) as c:
+        c.execute("DROP TABLE IF EXISTS dl")
+        c.execute("CREATE TABLE dl (id INT PRIMARY KEY, v INT)")
+        c.execute("INSERT INTO dl VALUES (1, 0), (2, 0)")
+    a = psycopg.connect(cluster.dsn())
+    b = psycopg.connect(cluster.dsn())
+    try:
+        a.execute("UPDATE dl SET v = 1 WHERE id = 1")
+        b.execute("UPDATE dl SET v = 2 WHERE id = 2")
+        outcome = {}
+
+        def first():
+            try:
+                a.execute("UPDATE dl SET v = 1 WHERE id = 2")
+                outcome["a"] = "ok"
+            except errors.DeadlockDetected:
+                outcome["a"] = "deadlock"
+
+        t = threading.Thread(target=first)
+        t.start()
+        time.sleep(0.3)
+        try:
+            b.execute("UPDATE dl SET v = 2 WHERE id = 1")
+            outcome["b"] = "ok"
+        except errors.DeadlockDetected:
+            outcome["b"] = "deadlock"
+            b.rollback()
+        t.join(10)
+        assert sorted(outcome.values()) == ["deadlock", "ok"], outcome
+    finally:
+        a.rollback()
+        a.close()
+        b.close()
+
+
+def test_lock_timeout(cluster):
+    with psycopg.connect(cluster.dsn(), autocommit=True) as c:
+        c.execute("DROP TABLE IF EXISTS lt")
+        c.execute("CREATE TABLE lt (id INT PRIMARY KEY, v INT)")
+        c.execute("INSERT INTO lt VALUES (1, 0)")
+    a = psycopg.connect(cluster.dsn())
+    b = psycopg.connect(cluster.dsn(), autocommit=True)
+    try:
+        a.execute("UPDATE lt SET v = 1 WHERE id = 1")
+        b.execute("SET lock_timeout = '200ms'")
+        started = time.time()
+        with pytest.raises(errors.LockNotAvailable):
+            b.execute("UPDATE lt SET v = 2 WHERE id = 1")
+        assert time.time() - started < 5
+    finally:
+        a.rollback()
+        a.close()
+        b.close()
+
+
+def test_prepared_plans_follow_catalog_changes(cluster):
+    """Prepared statements keep their bound plan between executions; a catalog change
+    (new index, re-created table) makes the next execution bind again, and a changed
+    result shape is refused as PostgreSQL does (0A000)."""
+    with psycopg.connect(cluster.dsn(), autocommit=True) as c:
+        c.execute("DROP TABLE IF EXISTS pc")
+        c.execute("CREATE TABLE pc (id INT PRIMARY KEY, v INT)")
+        c.execute("INSERT INTO pc SELECT g, g * 10 FROM generate_series(1, 50) g")
+        q = "SELECT v FROM pc WHERE v = %s"
+        for _ in range(3):
+            assert c.execute(q, (70,), prepare=True).fetchall() == [(70,)]
+        c.execute("CREATE INDEX pc_v ON pc (v)")
+        c.execute("INSERT INTO pc VALUES (51, 70)")
+        assert sorted(c.execute(q, (70,), prepare=True).fetchall()) == [(70,), (70,)]
+        # Same shape, new table: rebinds and reads the new rows.
+        c.execute("DROP TABLE pc")
+        c.execute("CREATE TABLE pc (id INT PRIMARY KEY, v INT)")
+        c.execute("INSERT INTO pc VALUES (1, 70)")
+        assert c.execute(q, (70,), prepare=True).fetchall() == [(70,)]
+        w = "UPDATE pc SET v = v + 1 WHERE id = %s"
+        for _ in range(3):
+            c.execute(w, (1,), prepare=True)
+        assert c.execute("SELECT v FROM pc").fetchone() == (73,)
+        # A catalog change made by another session (psycopg forgets its own prepared
+        # statements after DDL on the same connection, so only this reaches the engine's
+        # cache): same shape rebinds, a different result type is refused.
+        k = "SELECT v FROM pc WHERE id = %s"
+        assert c.execute(k, (1,), prepare=True).fetchall() == [(73,)]
+        with psycopg.connect(cluster.dsn(), autocommit=True) as other:
+            other.execute("DROP TABLE pc")
+            other.execute("CREATE TABLE pc (id INT PRIMARY KEY, v INT)")
+            other.execute("INSERT INTO pc VALUES (1, 5)")
+        assert c.execute(k, (1,), prepare=True).fetchall() == [(5,)]
+        with psycopg.connect(cluster.dsn(), autocommit=True) as other:
+            other.execute("DROP TABLE pc")
+            other.execute("CREATE TABLE pc (id INT PRIMARY KEY, v TEXT)")
+        with pytest.raises(errors.FeatureNotSupported, match="cached plan"):
+            c.execute(k, (1,), prepare=True)

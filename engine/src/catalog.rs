@@ -35,6 +35,10 @@ pub struct ColumnDef {
     pub nullable: bool,
     /// The DEFAULT expression, kept as bytecode and bound when used.
     pub default: Option<Expr>,
+    /// For a MySQL `AUTO_INCREMENT` column, the name of the sequence the column owns
+    /// (its counter).
+    #[serde(default)]
+    pub auto_increment: Option<String>,
 }
 
 /// An index (primary keys and UNIQUE constraints are indexes too).
@@ -124,6 +128,38 @@ impl Relation {
     }
 }
 
+/// A sequence: a named counter (`CREATE SEQUENCE`, Firebird generators, the counters of
+/// SERIAL and AUTO_INCREMENT columns). This definition is transactional; the counter
+/// itself is not (see [`crate::sql::sequence`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SequenceDef {
+    pub id: u32,
+    pub db_id: u32,
+    pub name: String,
+    /// The value the first `NEXT VALUE FOR` returns (and the first after a restart).
+    pub first: i64,
+    /// The default step (non-zero).
+    pub increment: i64,
+    /// Restart generation: a fresh object id at creation and at every `RESTART`.
+    pub epoch: u32,
+    /// The table and column a SERIAL / AUTO_INCREMENT sequence belongs to: it is
+    /// dropped with the table.
+    #[serde(default)]
+    pub owner: Option<(u32, String)>,
+}
+
+impl SequenceDef {
+    /// What a bound statement needs to advance the counter.
+    pub fn counter(&self) -> crate::sql::sequence::SeqRef {
+        crate::sql::sequence::SeqRef {
+            id: self.id,
+            first: self.first,
+            increment: self.increment,
+            epoch: self.epoch,
+        }
+    }
+}
+
 /// A user (shared by every protocol).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UserDef {
@@ -157,11 +193,14 @@ pub fn find_by_name<'a>(
 }
 
 /// Allocates catalog object ids. Ids are reserved in blocks recorded durably, so ids
-/// never repeat across restarts (a crash wastes at most one block).
+/// never repeat across restarts (a crash wastes at most one block). It also carries the
+/// sequences' counters, the other durable counters kept outside MVCC.
 pub struct IdAllocator {
     store: Arc<dyn Store>,
     next: AtomicU32,
     reserved: std::sync::Mutex<u32>,
+    /// Every sequence's counter.
+    pub sequences: crate::sql::sequence::Sequences,
 }
 
 const ID_KEY: &[u8] = b"m\0next_id";
@@ -175,6 +214,7 @@ impl IdAllocator {
             .and_then(|v| v.try_into().ok().map(u32::from_be_bytes))
             .unwrap_or(16384);
         Ok(Self {
+            sequences: crate::sql::sequence::Sequences::new(store.clone()),
             store,
             next: AtomicU32::new(hwm),
             reserved: std::sync::Mutex::new(hwm),
@@ -291,6 +331,25 @@ impl<'a> Catalog<'a> {
         Ok(find_by_name(all.iter().map(|r| r.name()), ident).and_then(|i| all.into_iter().nth(i)))
     }
 
+    /// All sequences of a database.
+    pub fn sequences(&self, db_id: u32) -> Result<Vec<SequenceDef>> {
+        self.list(&keys::sequence_prefix(db_id))
+    }
+
+    /// Resolves a sequence name in a database (exact, then case-insensitive when
+    /// unquoted).
+    pub fn sequence(&self, db_id: u32, ident: &Ident) -> Result<Option<SequenceDef>> {
+        if let Some(b) = self.txn.get(&keys::sequence(db_id, &ident.value))? {
+            return Ok(Some(decode(&b)?));
+        }
+        if ident.quoted {
+            return Ok(None);
+        }
+        let all = self.sequences(db_id)?;
+        Ok(find_by_name(all.iter().map(|s| s.name.as_str()), ident)
+            .and_then(|i| all.into_iter().nth(i)))
+    }
+
     /// All users.
     pub fn users(&self) -> Result<Vec<UserDef>> {
         self.list(&keys::user_prefix())
@@ -341,6 +400,16 @@ pub fn put_table(txn: &mut Txn, t: &TableDef) -> Result<()> {
 /// Writes a catalog entry in `txn` (see [`Catalog`] for reads).
 pub fn delete_table(txn: &mut Txn, t: &TableDef) -> Result<()> {
     txn.delete(keys::table(t.db_id, &t.name))
+}
+
+/// Writes a catalog entry in `txn` (see [`Catalog`] for reads).
+pub fn put_sequence(txn: &mut Txn, s: &SequenceDef) -> Result<()> {
+    txn.put(keys::sequence(s.db_id, &s.name), encode(s))
+}
+
+/// Writes a catalog entry in `txn` (see [`Catalog`] for reads).
+pub fn delete_sequence(txn: &mut Txn, s: &SequenceDef) -> Result<()> {
+    txn.delete(keys::sequence(s.db_id, &s.name))
 }
 
 /// Writes a catalog entry in `txn` (see [`Catalog`] for reads).

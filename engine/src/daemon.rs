@@ -114,7 +114,7 @@ fn bootstrap(engine: &Engine, config: &Config) -> anyhow::Result<()> {
                 user: config.admin_user.clone(),
                 scram_sha256: scram_verifier(&password),
                 mysql_native: mysql_native_hash(&password),
-                firebird_srp: None,
+                firebird_srp: Some(crate::srp::verifier(&config.admin_user, &password)),
             },
         },
     )?;

@@ -8,6 +8,19 @@ use rosetta_types::TypeError;
 pub enum Error {
     #[error("could not serialize access due to concurrent update")]
     SerializationFailure,
+    /// A row lock could not be taken: the transaction does not wait (`NO WAIT`) or its
+    /// lock timeout passed.
+    #[error("could not obtain lock on row")]
+    LockNotAvailable,
+    #[error("deadlock detected")]
+    Deadlock,
+    /// A prepared statement's result columns changed with the catalog since the client
+    /// was told them.
+    #[error("cached plan must not change result type")]
+    PlanChanged,
+    /// `KILL` of a session that does not exist or belongs to someone else.
+    #[error("{0}")]
+    Kill(#[from] crate::engine::KillError),
     #[error("current transaction is aborted, commands ignored until end of transaction block")]
     InFailedTransaction,
     #[error("relation \"{0}\" does not exist")]
@@ -94,6 +107,11 @@ impl Error {
     pub fn sqlstate(&self) -> &'static str {
         match self {
             Error::SerializationFailure => "40001",
+            Error::LockNotAvailable => "55P03",
+            Error::Deadlock => "40P01",
+            Error::PlanChanged => "0A000",
+            Error::Kill(crate::engine::KillError::NoSuchSession(_)) => "HY000",
+            Error::Kill(crate::engine::KillError::NotOwner(_)) => "42501",
             Error::InFailedTransaction => "25P02",
             Error::UndefinedTable(_) => "42P01",
             Error::DuplicateTable(_) => "42P07",

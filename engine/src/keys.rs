@@ -7,9 +7,11 @@
 //!   c ++ d ++ key(db name)                         database     → DatabaseDef
 //!   c ++ t ++ db_id u32 ++ key(table name)         table        → TableDef
 //!   c ++ v ++ db_id u32 ++ key(view name)          view         → ViewDef
+//!   c ++ q ++ db_id u32 ++ key(sequence name)      sequence     → SequenceDef
 //!   c ++ u ++ key(user name)                       user         → UserDef
 //!   c ++ s ++ table_id u32                         statistics   → live rows u64 (ANALYZE)
-//!   m ++ name                                      unversioned metadata (id counters)
+//!   m ++ name                                      unversioned metadata (id counters,
+//!                                                  sequence marks: sql/sequence.rs)
 //! ```
 
 use rosetta_types::{key, Value};
@@ -92,6 +94,21 @@ pub fn view_prefix(db_id: u32) -> Vec<u8> {
     k
 }
 
+/// Key of a sequence definition (sequences share the relation namespace: the catalog
+/// checks tables and views before creating one).
+pub fn sequence(db_id: u32, name: &str) -> Vec<u8> {
+    let mut k = sequence_prefix(db_id);
+    key::encode(&Value::Text(name.to_string()), &mut k);
+    k
+}
+
+/// Prefix of all sequence definitions of a database.
+pub fn sequence_prefix(db_id: u32) -> Vec<u8> {
+    let mut k = vec![b'c', b'q'];
+    k.extend_from_slice(&db_id.to_be_bytes());
+    k
+}
+
 /// Key of a user.
 pub fn user(name: &str) -> Vec<u8> {
     let mut k = vec![b'c', b'u'];
@@ -114,4 +131,14 @@ pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
         }
     }
     vec![0xff; 16]
+}
+
+/// First byte of every catalog key (databases, tables, views, sequences, users, stats).
+pub const CATALOG_PREFIX: &[u8] = b"c";
+/// The end of the catalog key range (exclusive).
+pub const CATALOG_END: &[u8] = b"d";
+
+/// Whether a logical key belongs to the catalog (writing it invalidates cached plans).
+pub fn is_catalog(key: &[u8]) -> bool {
+    key.first() == Some(&b'c')
 }

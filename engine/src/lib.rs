@@ -12,11 +12,13 @@ pub mod daemon;
 pub mod engine;
 pub mod error;
 pub mod keys;
+pub mod locks;
 pub mod mvcc;
 pub mod sd_notify;
 pub mod server;
 pub mod session;
 pub mod sql;
+pub mod srp;
 pub mod storage;
 pub mod vcat;
 

@@ -34,9 +34,21 @@
 //! sees half a transaction — also after `kill -9`, when recovery sets `visible` to the
 //! highest commit record on disk.
 //!
+//! # Write locks
+//! A write first takes the key's lock ([`crate::locks`]), held until commit or rollback:
+//! a second writer of the same key waits for the first (bounded by its
+//! [`WaitPolicy`]; cycles fail at once as deadlocks), then checks the key against its
+//! snapshot as above. Locks are released only once the commit is visible, so a waiter
+//! that restarts on a fresh snapshot sees the row it waited for.
+//!
+//! # Statement rollback
+//! Between [`Txn::begin_statement`] and [`Txn::end_statement`] every buffered write
+//! keeps an undo record, so a statement can be undone alone
+//! ([`Txn::rollback_statement`]): to restart it after a write conflict (READ COMMITTED)
+//! or to keep the transaction after an error (MySQL and Firebird semantics).
+//!
 //! Old versions are garbage-collected by the storage's compaction filter, which reads
-//! the GC horizon (oldest snapshot in use) that this module maintains. What we simplify
-//! for now: write-write conflicts fail instead of waiting for the other writer.
+//! the GC horizon (oldest snapshot in use) that this module maintains.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
@@ -44,6 +56,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use crate::error::{Error, Result};
+use crate::locks::{LockError, LockTable, WaitPolicy};
 use crate::storage::{Store, WriteOp};
 
 const COMMIT_PREFIX: u8 = b'x';
@@ -87,6 +100,13 @@ pub struct Mvcc {
     /// The oldest snapshot any transaction may still read at: versions shadowed at this
     /// point are garbage (read by the storage's compaction filter).
     gc_horizon: Arc<AtomicU64>,
+    /// Write locks of open transactions.
+    locks: LockTable,
+    /// Lock-owner numbers of transactions (cheaper to compare than [`TxnId`]s).
+    next_owner: AtomicU64,
+    /// Commit sequence of the newest transaction that changed the catalog: plans bound
+    /// before it may be stale.
+    catalog_seq: AtomicU64,
 }
 
 struct CommitState {
@@ -149,6 +169,9 @@ impl Mvcc {
                 gc_horizon.store(last, Ordering::Release);
                 gc_horizon
             },
+            locks: LockTable::default(),
+            next_owner: AtomicU64::new(1),
+            catalog_seq: AtomicU64::new(last),
         }))
     }
 
@@ -174,7 +197,22 @@ impl Mvcc {
             snapshot,
             writes: BTreeMap::new(),
             done: false,
+            owner: self.next_owner.fetch_add(1, Ordering::Relaxed),
+            locks: Vec::new(),
+            wait: WaitPolicy::default(),
+            undo: None,
         }
+    }
+
+    /// Commit sequence of the newest catalog change (any commit that wrote a catalog
+    /// key), for invalidating cached plans.
+    pub fn catalog_seq(&self) -> u64 {
+        self.catalog_seq.load(Ordering::Acquire)
+    }
+
+    /// Number of keys write-locked right now.
+    pub fn locked_keys(&self) -> usize {
+        self.locks.len()
     }
 
     fn take_snapshot(&self) -> u64 {
@@ -256,6 +294,9 @@ fn decode_version(v: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// A buffered write as it was before a statement changed it (`None`: not written yet).
+type UndoRecord = (Vec<u8>, Option<Option<Vec<u8>>>);
+
 /// One transaction: a snapshot plus buffered writes.
 pub struct Txn {
     mvcc: Arc<Mvcc>,
@@ -264,12 +305,35 @@ pub struct Txn {
     /// Buffered writes: `None` is a delete.
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     done: bool,
+    /// This transaction's number in the lock table.
+    owner: u64,
+    /// Hashes of the keys it has locked.
+    locks: Vec<u64>,
+    wait: WaitPolicy,
+    /// Undo records of the running statement, when statement rollback is armed.
+    undo: Option<Vec<UndoRecord>>,
 }
 
 impl Txn {
     /// The transaction's id.
     pub fn id(&self) -> TxnId {
         self.id
+    }
+
+    /// The commit sequence this transaction reads at.
+    pub fn snapshot(&self) -> u64 {
+        self.snapshot
+    }
+
+    /// True if the transaction has changed the catalog (its plans are its own).
+    pub fn has_catalog_writes(&self) -> bool {
+        self.writes
+            .range::<[u8], _>((
+                Bound::Included(crate::keys::CATALOG_PREFIX),
+                Bound::Excluded(crate::keys::CATALOG_END),
+            ))
+            .next()
+            .is_some()
     }
 
     /// True if the transaction has written anything.
@@ -289,16 +353,15 @@ impl Txn {
         if let Some(w) = self.writes.get(key) {
             return Ok(w.clone());
         }
-        let mut found = None;
         let start = versioned(key, self.snapshot);
+        // Versions run from `!snapshot` up to `!0` = 0xff..ff: the bound is the next
+        // logical key, exclusive, so that start and end share the logical-key prefix.
         let end = versioned(key, 0);
-        let mut end_incl = end.clone();
-        end_incl.push(0);
-        self.mvcc.store.scan(&start, &end_incl, &mut |_, v| {
-            found = Some(decode_version(v));
-            false
-        })?;
-        Ok(found.flatten())
+        Ok(self
+            .mvcc
+            .store
+            .first_version(&start, &end)?
+            .and_then(|(_, v)| decode_version(&v)))
     }
 
     /// Visits the visible `(key, value)` pairs with logical keys in `[start, end)`, in key
@@ -387,26 +450,83 @@ impl Txn {
         Ok(())
     }
 
-    /// Buffers a write of a logical key. Fails early with 40001 if another transaction
-    /// committed this key after our snapshot.
+    /// Sets how this transaction waits for locks held by others.
+    pub fn set_wait_policy(&mut self, policy: WaitPolicy) {
+        self.wait = policy;
+    }
+
+    /// Buffers a write of a logical key. Waits for another writer of the key to finish,
+    /// then fails with 40001 if some transaction committed this key after our snapshot.
     pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
-        self.check_conflict(&key)?;
-        self.writes.insert(key, Some(value));
-        Ok(())
+        self.write(key, Some(value))
     }
 
-    /// Buffers a delete of a logical key.
+    /// Buffers a delete of a logical key (same locking and checks as [`Txn::put`]).
     pub fn delete(&mut self, key: Vec<u8>) -> Result<()> {
-        self.check_conflict(&key)?;
-        self.writes.insert(key, None);
-        Ok(())
+        self.write(key, None)
     }
 
-    fn check_conflict(&self, key: &[u8]) -> Result<()> {
-        if self.mvcc.conflicts(key, self.snapshot) {
+    fn write(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<()> {
+        self.lock_key(&key)?;
+        if self.mvcc.conflicts(&key, self.snapshot) {
             return Err(Error::SerializationFailure);
         }
+        match &mut self.undo {
+            Some(undo) => {
+                let before = self.writes.insert(key.clone(), value);
+                undo.push((key, before));
+            }
+            None => {
+                self.writes.insert(key, value);
+            }
+        }
         Ok(())
+    }
+
+    fn lock_key(&mut self, key: &[u8]) -> Result<()> {
+        let h = self.mvcc.locks.key_hash(key);
+        match self.mvcc.locks.acquire(self.owner, h, &self.wait) {
+            Ok(true) => {
+                self.locks.push(h);
+                Ok(())
+            }
+            Ok(false) => Ok(()),
+            Err(LockError::WouldBlock) | Err(LockError::Timeout) => Err(Error::LockNotAvailable),
+            Err(LockError::Deadlock) => Err(Error::Deadlock),
+            Err(LockError::Canceled) => Err(Error::Canceled),
+        }
+    }
+
+    /// Starts recording undo records so that the next statement can be undone alone.
+    pub fn begin_statement(&mut self) {
+        self.undo = Some(Vec::new());
+    }
+
+    /// Forgets the running statement's undo records (it stays part of the transaction).
+    pub fn end_statement(&mut self) {
+        self.undo = None;
+    }
+
+    /// Undoes the buffered writes of the running statement (its locks stay held, as in
+    /// every lock-based database, until the transaction ends).
+    pub fn rollback_statement(&mut self) {
+        if let Some(undo) = self.undo.as_mut() {
+            for (key, before) in undo.drain(..).rev() {
+                match before {
+                    Some(v) => {
+                        self.writes.insert(key, v);
+                    }
+                    None => {
+                        self.writes.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+
+    fn release_locks(&mut self) {
+        let locks = std::mem::take(&mut self.locks);
+        self.mvcc.locks.release_all(self.owner, &locks);
     }
 
     /// Commits: validates, writes one fsync'd batch, and returns once visible.
@@ -414,6 +534,7 @@ impl Txn {
         self.done = true;
         self.mvcc.release_snapshot(self.snapshot);
         if self.writes.is_empty() {
+            self.release_locks();
             return Ok(());
         }
         let writes = std::mem::take(&mut self.writes);
@@ -423,10 +544,15 @@ impl Txn {
                 .keys()
                 .any(|k| c.last_commit.get(k).is_some_and(|&s| s > self.snapshot))
             {
+                drop(c);
+                self.release_locks();
                 return Err(Error::SerializationFailure);
             }
             let seq = c.next_seq;
             c.next_seq += 1;
+            if writes.keys().any(|k| crate::keys::is_catalog(k)) {
+                self.mvcc.catalog_seq.store(seq, Ordering::Release);
+            }
             for k in writes.keys() {
                 c.last_commit.insert(k.clone(), seq);
             }
@@ -454,6 +580,8 @@ impl Txn {
         // Publish even on failure so that later commits are not blocked forever; a failed
         // batch wrote nothing (RocksDB batches are atomic).
         self.mvcc.publish(seq);
+        // Only now: a waiter that restarts on a fresh snapshot must see this commit.
+        self.release_locks();
         result.map_err(Error::from)
     }
 
@@ -467,6 +595,7 @@ impl Txn {
             self.done = true;
             self.mvcc.release_snapshot(self.snapshot);
             self.writes.clear();
+            self.release_locks();
         }
     }
 }
@@ -519,14 +648,67 @@ mod tests {
     }
 
     #[test]
-    fn conflict_detected_at_commit() {
+    fn second_writer_waits_then_loses_under_snapshot_isolation() {
         let (_d, m) = open();
         let mut t1 = m.begin();
         let mut t2 = m.begin();
         t1.put(k("a"), b"1".to_vec()).unwrap();
-        t2.put(k("a"), b"2".to_vec()).unwrap();
+        let h = std::thread::spawn(move || {
+            let r = t2.put(k("a"), b"2".to_vec());
+            (r, t2)
+        });
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(
+            !h.is_finished(),
+            "the second writer must wait for the first"
+        );
         t1.commit().unwrap();
-        assert!(matches!(t2.commit(), Err(Error::SerializationFailure)));
+        let (r, _t2) = h.join().unwrap();
+        assert!(matches!(r, Err(Error::SerializationFailure)));
+    }
+
+    #[test]
+    fn waiter_proceeds_after_rollback_and_no_wait_fails_at_once() {
+        let (_d, m) = open();
+        let mut t1 = m.begin();
+        t1.put(k("a"), b"1".to_vec()).unwrap();
+        let mut t3 = m.begin();
+        t3.set_wait_policy(WaitPolicy {
+            no_wait: true,
+            ..Default::default()
+        });
+        assert!(matches!(
+            t3.put(k("a"), b"3".to_vec()),
+            Err(Error::LockNotAvailable)
+        ));
+        let mut t2 = m.begin();
+        let h = std::thread::spawn(move || {
+            t2.put(k("a"), b"2".to_vec()).unwrap();
+            t2.commit().unwrap();
+        });
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        t1.rollback();
+        h.join().unwrap();
+        assert_eq!(m.begin().get(&k("a")).unwrap(), Some(b"2".to_vec()));
+        drop(t3);
+        assert_eq!(m.locked_keys(), 0);
+    }
+
+    #[test]
+    fn statement_rollback_restores_earlier_writes() {
+        let (_d, m) = open();
+        let mut t = m.begin();
+        t.put(k("a"), b"1".to_vec()).unwrap();
+        t.begin_statement();
+        t.put(k("a"), b"2".to_vec()).unwrap();
+        t.put(k("b"), b"2".to_vec()).unwrap();
+        t.delete(k("a")).unwrap();
+        t.rollback_statement();
+        t.end_statement();
+        assert_eq!(t.get(&k("a")).unwrap(), Some(b"1".to_vec()));
+        assert_eq!(t.get(&k("b")).unwrap(), None);
+        t.commit().unwrap();
+        assert_eq!(m.locked_keys(), 0);
     }
 
     #[test]

@@ -113,6 +113,7 @@ fn handle(mut stream: UnixStream, engine: Arc<Engine>) -> anyhow::Result<()> {
                     protocol_version,
                     user,
                     database,
+                    dialect,
                     ..
                 },
                 None,
@@ -125,8 +126,11 @@ fn handle(mut stream: UnixStream, engine: Arc<Engine>) -> anyhow::Result<()> {
                     out.flush()?;
                     return Ok(());
                 }
-                match Session::open(engine.clone(), &user, &database) {
+                match Session::open(engine.clone(), &user, &database, dialect) {
                     Ok(s) => {
+                        if let Ok(clone) = stream.try_clone() {
+                            engine.attach_stream(s.id, clone);
+                        }
                         send(
                             &mut out,
                             &Response::Ready {
@@ -200,6 +204,25 @@ fn handle(mut stream: UnixStream, engine: Arc<Engine>) -> anyhow::Result<()> {
             (Request::ClosePrepared { handle }, Some(s)) => {
                 s.close_prepared(handle);
                 send(&mut out, &Response::Ok)?;
+            }
+            (Request::Reset { user, database }, Some(s)) => {
+                let r = match s.reset(user.as_deref(), database.as_deref()) {
+                    Ok(()) => Response::Ready {
+                        session_id: s.id,
+                        secret: s.secret,
+                        settings: vec![("server_version".into(), crate::PG_SERVER_VERSION.into())],
+                    },
+                    Err(e) => Response::Error(EngineError {
+                        sqlstate: e.sqlstate().into(),
+                        message: e.to_string(),
+                        detail: None,
+                        hint: None,
+                        position: None,
+                        txn: TxnState::Idle,
+                        fatal: false,
+                    }),
+                };
+                send(&mut out, &r)?;
             }
             (Request::Terminate, _) => return Ok(()),
             (other, _) => {

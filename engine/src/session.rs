@@ -7,6 +7,11 @@
 //!    └──────────── ROLLBACK / COMMIT ────────┘
 //! ```
 //! Outside a block every statement runs in its own transaction (autocommit).
+//!
+//! A statement that meets a row committed by someone else after its snapshot (after
+//! waiting for that writer's lock) is *restarted* on a fresh snapshot when that is
+//! invisible to the client: in autocommit and under READ COMMITTED, as PostgreSQL
+//! re-evaluates such rows. Under snapshot isolation it fails with 40001.
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -19,12 +24,32 @@ use rosetta_types::Value;
 use crate::catalog::{Catalog, DatabaseDef};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::locks::WaitPolicy;
 use crate::mvcc::Txn;
 use crate::sql::{self, bind::OutCol, Env, Outcome};
 
+/// What a failed statement inside a block leaves behind, for dialects whose statements
+/// fail alone (see [`bc::Semantics::statement_errors_keep_transaction`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AfterError {
+    /// The statement was undone; the transaction goes on.
+    KeepTransaction,
+    /// The whole transaction was rolled back (a deadlock victim, as in InnoDB).
+    RolledBack,
+}
+
 struct Prepared {
-    program: bc::Program,
+    program: Arc<bc::Program>,
     param_types: Vec<Option<DataType>>,
+    /// The statement as last bound, reused while the catalog has not changed.
+    plan: Option<CachedPlan>,
+}
+
+/// A bound statement and the catalog version it was bound against.
+struct CachedPlan {
+    /// [`crate::mvcc::Mvcc::catalog_seq`] when it was bound.
+    catalog_seq: u64,
+    bound: Arc<sql::BoundStatement>,
 }
 
 /// A session's state.
@@ -40,21 +65,37 @@ pub struct Session {
     failed: bool,
     isolation: IsolationLevel,
     block_isolation: IsolationLevel,
+    /// Lock-wait options of the open block (`BEGIN`/`SET TRANSACTION` with WAIT, NO WAIT,
+    /// LOCK TIMEOUT).
+    block_wait: bc::TransactionMode,
+    dialect: bc::Dialect,
+    /// The plan cache slot of the prepared statement being executed (outer `None`: not
+    /// executing a prepared statement).
+    plan_slot: Option<Option<CachedPlan>>,
+    /// What the last failed statement did to the open block, when not the default
+    /// (failing it until ROLLBACK).
+    after_error: Option<AfterError>,
     prepared: HashMap<u64, Prepared>,
     sql_prepared: HashMap<String, Prepared>,
     next_handle: u64,
     settings: HashMap<String, String>,
+    /// MySQL's `LAST_INSERT_ID()` (see [`sql::Env::last_insert_id`]).
+    last_insert_id: std::sync::atomic::AtomicU64,
 }
 
 impl Session {
-    /// Opens a session for `user` on `database` (3D000 if it does not exist).
-    pub fn open(engine: Arc<Engine>, user: &str, database: &str) -> Result<Self> {
-        let txn = engine.mvcc.begin();
-        let db = Catalog::new(&txn)
-            .database(database)?
-            .ok_or_else(|| Error::UndefinedDatabase(database.to_string()))?;
-        drop(txn);
-        let (id, secret, cancel) = engine.register_session();
+    /// Opens a session for `user` on `database` (3D000 if it does not exist). The
+    /// default isolation is the dialect's reference server's: READ COMMITTED for
+    /// PostgreSQL, snapshot (REPEATABLE READ) for MySQL and Firebird.
+    pub fn open(
+        engine: Arc<Engine>,
+        user: &str,
+        database: &str,
+        dialect: bc::Dialect,
+    ) -> Result<Self> {
+        let db = Self::find_database(&engine, database)?;
+        let (id, secret, cancel) = engine.register_session(user);
+        let isolation = default_isolation(dialect);
         Ok(Self {
             engine,
             id,
@@ -65,13 +106,73 @@ impl Session {
             txn: None,
             in_block: false,
             failed: false,
-            isolation: IsolationLevel::RepeatableRead,
-            block_isolation: IsolationLevel::RepeatableRead,
+            isolation,
+            block_isolation: isolation,
+            block_wait: bc::TransactionMode::default(),
+            dialect,
+            plan_slot: None,
+            after_error: None,
             prepared: HashMap::new(),
             sql_prepared: HashMap::new(),
             next_handle: 1,
             settings: HashMap::new(),
+            last_insert_id: Default::default(),
         })
+    }
+
+    fn find_database(engine: &Arc<Engine>, name: &str) -> Result<DatabaseDef> {
+        let txn = engine.mvcc.begin();
+        Catalog::new(&txn)
+            .database(name)?
+            .ok_or_else(|| Error::UndefinedDatabase(name.to_string()))
+    }
+
+    /// Returns the session to the state of a fresh one (MySQL COM_RESET_CONNECTION /
+    /// COM_CHANGE_USER): rolls back, forgets prepared statements and settings, and
+    /// switches user and/or database when given. On error (unknown database) the session
+    /// keeps its user and database.
+    pub fn reset(&mut self, user: Option<&str>, database: Option<&str>) -> Result<()> {
+        if let Some(t) = self.txn.take() {
+            t.rollback();
+        }
+        self.in_block = false;
+        self.failed = false;
+        self.prepared.clear();
+        self.sql_prepared.clear();
+        self.settings.clear();
+        self.isolation = default_isolation(self.dialect);
+        self.block_isolation = self.isolation;
+        self.block_wait = bc::TransactionMode::default();
+        if let Some(db) = database {
+            self.database = Self::find_database(&self.engine, db)?;
+        }
+        if let Some(u) = user {
+            self.user = u.to_string();
+            self.engine.set_session_user(self.id, u);
+        }
+        Ok(())
+    }
+
+    /// A transaction with this session's lock-wait policy.
+    fn begin_txn(&self) -> Txn {
+        let mut txn = self.engine.mvcc.begin();
+        let mode = if self.in_block {
+            &self.block_wait
+        } else {
+            &bc::TransactionMode::default()
+        };
+        let timeout_ms = mode.lock_timeout_ms.or_else(|| {
+            self.settings
+                .get("lock_timeout")
+                .and_then(|v| parse_duration_ms(v))
+                .filter(|&ms| ms > 0)
+        });
+        txn.set_wait_policy(WaitPolicy {
+            no_wait: mode.wait == Some(false),
+            timeout: timeout_ms.map(|ms| std::time::Duration::from_millis(u64::from(ms))),
+            cancel: Some(self.cancel.clone()),
+        });
+        txn
     }
 
     /// The session's transaction state.
@@ -123,8 +224,9 @@ impl Session {
             self.prepared.insert(
                 handle,
                 Prepared {
-                    program,
+                    program: Arc::new(program),
                     param_types: types.iter().copied().map(Some).collect(),
+                    plan: None,
                 },
             );
             Ok(PreparedInfo {
@@ -149,11 +251,18 @@ impl Session {
     ) {
         self.cancel
             .store(false, std::sync::atomic::Ordering::Relaxed);
-        let r = match self.prepared.get(&handle) {
+        let r = match self.prepared.get_mut(&handle) {
             Some(p) => {
                 let program = p.program.clone();
                 let types = p.param_types.clone();
-                self.run_program(&program, params, Some(types))
+                self.plan_slot = Some(p.plan.take());
+                let r = self.run_program(&program, params, Some(types));
+                if let (Some(slot), Some(p)) =
+                    (self.plan_slot.take(), self.prepared.get_mut(&handle))
+                {
+                    p.plan = slot;
+                }
+                r
             }
             None => Err(Error::UndefinedPrepared(handle.to_string())),
         };
@@ -166,6 +275,9 @@ impl Session {
     }
 
     fn finish(&mut self, r: Result<Outcome>, out: &mut dyn FnMut(Response)) {
+        if r.is_ok() {
+            self.after_error = None;
+        }
         match r {
             Ok(o) => {
                 for n in o.notices {
@@ -182,14 +294,22 @@ impl Session {
                     rows: o.affected,
                     txn: self.state(),
                     suspended: false,
-                    last_insert_id: 0,
+                    last_insert_id: o.last_insert_id,
                 }));
             }
             Err(e) => {
-                if self.in_block {
-                    self.failed = true;
-                } else if let Some(t) = self.txn.take() {
-                    t.rollback();
+                match self.after_error.take() {
+                    Some(AfterError::KeepTransaction) => {}
+                    Some(AfterError::RolledBack) => {
+                        self.in_block = false;
+                        self.failed = false;
+                    }
+                    None if self.in_block => self.failed = true,
+                    None => {
+                        if let Some(t) = self.txn.take() {
+                            t.rollback();
+                        }
+                    }
                 }
                 out(Response::Error(self.error(&e)));
             }
@@ -215,6 +335,7 @@ impl Session {
             semantics: &bc::Semantics::for_dialect(bc::Dialect::Postgres),
             cancel: &self.cancel,
             ids: &self.engine.ids,
+            last_insert_id: &self.last_insert_id,
         };
         sql::describe(stmt, txn, &env, params)
     }
@@ -247,7 +368,8 @@ impl Session {
                 }
                 self.in_block = true;
                 self.block_isolation = mode.isolation.unwrap_or(self.isolation);
-                self.txn = Some(self.engine.mvcc.begin());
+                self.block_wait = mode.clone();
+                self.txn = Some(self.begin_txn());
                 tag("BEGIN")
             }
             bc::Statement::Commit => {
@@ -292,6 +414,23 @@ impl Session {
                         self.block_isolation = i;
                     } else {
                         self.isolation = i;
+                    }
+                }
+                if self.in_block && (mode.wait.is_some() || mode.lock_timeout_ms.is_some()) {
+                    self.block_wait.wait = mode.wait.or(self.block_wait.wait);
+                    self.block_wait.lock_timeout_ms =
+                        mode.lock_timeout_ms.or(self.block_wait.lock_timeout_ms);
+                    if let Some(t) = self.txn.as_mut() {
+                        let mut policy = WaitPolicy {
+                            no_wait: self.block_wait.wait == Some(false),
+                            timeout: None,
+                            cancel: Some(self.cancel.clone()),
+                        };
+                        policy.timeout = self
+                            .block_wait
+                            .lock_timeout_ms
+                            .map(|ms| std::time::Duration::from_millis(u64::from(ms)));
+                        t.set_wait_policy(policy);
                     }
                 }
                 tag("SET")
@@ -358,6 +497,7 @@ impl Session {
                     tag: "SHOW".into(),
                     affected: 1,
                     notices: vec![],
+                    last_insert_id: 0,
                 })
             }
             bc::Statement::Prepare {
@@ -377,8 +517,9 @@ impl Session {
                 self.sql_prepared.insert(
                     name.value.clone(),
                     Prepared {
-                        program: p,
+                        program: Arc::new(p),
                         param_types: types.into_iter().map(Some).collect(),
+                        plan: None,
                     },
                 );
                 tag("PREPARE")
@@ -423,6 +564,20 @@ impl Session {
                 analyze,
                 names,
             } => self.maintain(*vacuum, *analyze, names),
+            bc::Statement::Kill {
+                session_id,
+                query_only,
+            } => {
+                let superuser = {
+                    let txn = self.engine.mvcc.begin();
+                    Catalog::new(&txn)
+                        .user(&self.user)?
+                        .is_some_and(|u| u.superuser)
+                };
+                self.engine
+                    .kill(*session_id, &self.user, superuser, *query_only)?;
+                tag("KILL")
+            }
             bc::Statement::CopyFrom(_) => Err(Error::Unsupported(
                 "COPY FROM STDIN outside the PostgreSQL gateway's copy protocol".into(),
             )),
@@ -454,6 +609,7 @@ impl Session {
             semantics: &semantics,
             cancel: &self.cancel,
             ids: &self.engine.ids,
+            last_insert_id: &self.last_insert_id,
         };
         let r = (|| -> Result<()> {
             let tables = sql::maint::maintained_tables(names, &txn, &env)?;
@@ -517,12 +673,17 @@ impl Session {
         let autocommit = !self.in_block;
         let mut txn = match self.txn.take() {
             Some(t) => t,
-            None => self.engine.mvcc.begin(),
+            None => self.begin_txn(),
         };
-        if !autocommit && self.block_isolation == IsolationLevel::ReadCommitted && !txn.has_writes()
-        {
+        let read_committed = !autocommit && self.block_isolation == IsolationLevel::ReadCommitted;
+        if read_committed {
+            // Safe with writes pending: every written key stays locked until the end.
             txn.refresh_snapshot();
         }
+        // A restart on a fresh snapshot cannot be told from the statement having simply
+        // started later, except under snapshot isolation inside a block.
+        let restartable = autocommit || read_committed;
+        let keep_txn_on_error = !autocommit && program.semantics.statement_errors_keep_transaction;
         let types = param_types
             .unwrap_or_else(|| vec![None; params.len().max(program.param_count as usize)]);
         let env = Env {
@@ -531,8 +692,52 @@ impl Session {
             semantics: &program.semantics,
             cancel: &self.cancel,
             ids: &self.engine.ids,
+            last_insert_id: &self.last_insert_id,
         };
-        let r = sql::execute(program, &program.statement, &mut txn, &env, params, types);
+        let mut restarts = 0u32;
+        let r = loop {
+            if restartable || keep_txn_on_error {
+                txn.begin_statement();
+            }
+            let r = match self.plan_slot.as_mut() {
+                Some(slot) if sql::is_bindable(&program.statement) => {
+                    run_cached(slot, &self.engine, program, &mut txn, &env, params, &types)
+                }
+                _ => sql::execute(
+                    program,
+                    &program.statement,
+                    &mut txn,
+                    &env,
+                    params,
+                    types.clone(),
+                ),
+            };
+            match r {
+                Err(Error::SerializationFailure) if restartable && restarts < MAX_RESTARTS => {
+                    restarts += 1;
+                    txn.rollback_statement();
+                    txn.refresh_snapshot();
+                }
+                Err(e) => {
+                    if keep_txn_on_error {
+                        txn.rollback_statement();
+                    }
+                    txn.end_statement();
+                    break Err(e);
+                }
+                Ok(o) => {
+                    txn.end_statement();
+                    break Ok(o);
+                }
+            }
+        };
+        if restarts > 0 {
+            tracing::debug!(
+                session = self.id,
+                restarts,
+                "statement restarted after write conflicts"
+            );
+        }
         match r {
             Ok(o) if autocommit => {
                 txn.commit()?;
@@ -545,6 +750,13 @@ impl Session {
             Err(e) => {
                 if autocommit {
                     txn.rollback();
+                } else if keep_txn_on_error && self.error_keeps_transaction(&e, &program.semantics)
+                {
+                    self.after_error = Some(AfterError::KeepTransaction);
+                    self.txn = Some(txn);
+                } else if keep_txn_on_error {
+                    txn.rollback();
+                    self.after_error = Some(AfterError::RolledBack);
                 } else {
                     self.txn = Some(txn);
                 }
@@ -552,6 +764,83 @@ impl Session {
             }
         }
     }
+
+    /// Whether a statement error leaves the open transaction usable (MySQL and Firebird
+    /// undo just the statement; a deadlock or a failed commit still ends the transaction,
+    /// as it does there).
+    fn error_keeps_transaction(&self, e: &Error, semantics: &bc::Semantics) -> bool {
+        semantics.statement_errors_keep_transaction
+            && !matches!(e, Error::Deadlock | Error::InFailedTransaction)
+    }
+}
+
+/// Runs a prepared query or write with its cached plan, binding (and caching) it first
+/// when there is none or the catalog changed since. A plan is cached only when the
+/// transaction saw every catalog change (its snapshot is at least the newest catalog
+/// commit) and made none of its own.
+fn run_cached(
+    slot: &mut Option<CachedPlan>,
+    engine: &Engine,
+    program: &bc::Program,
+    txn: &mut Txn,
+    env: &Env,
+    params: &[Value],
+    types: &[Option<DataType>],
+) -> Result<Outcome> {
+    let catalog_seq = engine.mvcc.catalog_seq();
+    let current = txn.snapshot() >= catalog_seq && !txn.has_catalog_writes();
+    let bound = match slot {
+        Some(c) if current && c.catalog_seq == catalog_seq => c.bound.clone(),
+        _ => {
+            let bound = Arc::new(sql::bind_statement(
+                &program.statement,
+                txn,
+                env,
+                types.to_vec(),
+            )?);
+            if let Some(old) = slot.as_ref() {
+                // The client was told the result's shape at prepare time (PostgreSQL
+                // refuses the same way).
+                if old.bound.result_shape() != bound.result_shape() {
+                    *slot = None;
+                    return Err(Error::PlanChanged);
+                }
+            }
+            *slot = current.then(|| CachedPlan {
+                catalog_seq,
+                bound: bound.clone(),
+            });
+            bound
+        }
+    };
+    sql::run_bound(&bound, txn, env, params, types)
+}
+
+/// How often one statement may restart after write conflicts before it reports 40001.
+const MAX_RESTARTS: u32 = 100;
+
+/// The isolation level a dialect's reference server starts sessions with.
+fn default_isolation(dialect: bc::Dialect) -> IsolationLevel {
+    match dialect {
+        bc::Dialect::Postgres => IsolationLevel::ReadCommitted,
+        bc::Dialect::Mysql | bc::Dialect::Firebird => IsolationLevel::RepeatableRead,
+    }
+}
+
+/// A PostgreSQL duration setting (`5000`, `5s`, `250ms`, `1min`) in milliseconds.
+fn parse_duration_ms(v: &str) -> Option<u32> {
+    let v = v.trim().trim_matches('\'').trim();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let ms = match unit.trim() {
+        "" | "ms" => n,
+        "s" => n * 1000,
+        "min" => n * 60_000,
+        "h" => n * 3_600_000,
+        _ => return None,
+    };
+    u32::try_from(ms).ok()
 }
 
 impl Drop for Session {

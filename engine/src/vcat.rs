@@ -1,6 +1,7 @@
 //! Virtual catalogs: `pg_catalog` and `information_schema` tables generated on the fly
 //! from the one catalog, inside the reading transaction (so they show exactly what that
-//! transaction sees). psql's meta-commands and drivers query these.
+//! transaction sees). psql's meta-commands and drivers query these. Firebird's `RDB$…`
+//! tables are generated the same way, in [`crate::sql::rdb`].
 
 use rosetta_bytecode::{DataType, Ident};
 use rosetta_types::text::to_text;
@@ -403,6 +404,11 @@ pub fn resolve(name: &[Ident]) -> Option<&'static str> {
         None
     };
     let lname = last.value.to_ascii_lowercase();
+    if schema.is_none() {
+        if let Some(t) = crate::sql::rdb::resolve(&lname) {
+            return Some(t);
+        }
+    }
     let full = match schema.as_deref() {
         Some("information_schema") => format!("information_schema.{lname}"),
         Some("pg_catalog") | None => lname,
@@ -418,6 +424,9 @@ pub fn resolve(name: &[Ident]) -> Option<&'static str> {
 
 /// The columns of a virtual table.
 pub fn columns(name: &str) -> Vec<(&'static str, DataType)> {
+    if let Some(cols) = crate::sql::rdb::columns(name) {
+        return cols;
+    }
     TABLES
         .iter()
         .find(|(n, _)| *n == name)
@@ -551,6 +560,9 @@ fn s(v: &str) -> Value {
 
 /// Generates the rows of a virtual table.
 pub fn rows(name: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
+    if crate::sql::rdb::resolve(name).is_some() {
+        return crate::sql::rdb::rows(name, ctx);
+    }
     let cat = Catalog::new(ctx.txn);
     let tables: Vec<TableDef> = cat.tables(ctx.database.id)?;
     let views: Vec<ViewDef> = cat.views(ctx.database.id)?;
@@ -598,6 +610,9 @@ pub fn rows(name: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
             }
             for v in &views {
                 out.push(class_row(v.id as i64, &v.name, "v", false, v.columns.len()));
+            }
+            for q in cat.sequences(ctx.database.id)? {
+                out.push(class_row(q.id as i64, &q.name, "S", false, 3));
             }
             out
         }
@@ -908,7 +923,11 @@ pub fn rows(name: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
                         opt(scale),
                         s(&mysql_column_type(&c.data_type)),
                         s(mysql_column_key(t, i)),
-                        s(""),
+                        s(if c.auto_increment.is_some() {
+                            "auto_increment"
+                        } else {
+                            ""
+                        }),
                     ]);
                 }
             }
@@ -1067,6 +1086,16 @@ fn default_text(e: &rosetta_bytecode::Expr) -> String {
         Expr::Literal(Literal::Boolean(b)) => b.to_string(),
         Expr::Literal(Literal::Null) => "NULL".into(),
         Expr::Function(f) => format!("{}()", f.name),
+        Expr::NextValue {
+            sequence,
+            step: None,
+        } => {
+            let name: Vec<&str> = sequence.iter().map(|p| p.value.as_str()).collect();
+            format!(
+                "nextval('{}'::regclass)",
+                name.join(".").replace('\'', "''")
+            )
+        }
         other => format!("{other:?}"),
     }
 }

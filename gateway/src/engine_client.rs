@@ -209,6 +209,33 @@ impl EngineClient {
         }
     }
 
+    /// Returns the session to a fresh state (rollback, prepared statements and settings
+    /// forgotten, same session id), optionally as another (already authenticated) user
+    /// and/or on another database: MySQL COM_RESET_CONNECTION, COM_CHANGE_USER, `USE`.
+    pub async fn reset(
+        &mut self,
+        user: Option<&str>,
+        database: Option<&str>,
+    ) -> Result<SessionInfo, EngineClientError> {
+        let request = Request::Reset {
+            user: user.map(str::to_string),
+            database: database.map(str::to_string),
+        };
+        match self.call(&request).await? {
+            Response::Ready {
+                session_id,
+                secret,
+                settings,
+            } => Ok(SessionInfo {
+                session_id,
+                secret,
+                settings,
+            }),
+            Response::Error(e) => Err(e.into()),
+            other => Err(unexpected("Reset", &other)),
+        }
+    }
+
     /// Runs one compiled program; the returned stream yields every response up to and
     /// including the final one (`Complete` or `Error`).
     pub async fn execute(

@@ -7,16 +7,18 @@
 //!
 //! * [`postgres`] — the PostgreSQL gateway (`pgwire`).
 //! * [`mysql`] — the MySQL gateway (`opensrv-mysql`).
+//! * [`firebird`] — the Firebird gateway (our own implementation of its wire protocol).
 //!
-//! MySQL and Firebird gateways will sit next to it and share [`engine_client`] and
-//! [`plugin_host`].
+//! All three share [`engine_client`] and [`plugin_host`].
 
 pub mod engine_client;
+pub mod firebird;
 pub mod mysql;
 pub mod plugin_host;
 pub mod postgres;
 
 pub use engine_client::{EngineClient, EngineClientError};
+pub use firebird::{FirebirdConfig, FirebirdGateway};
 pub use mysql::{MysqlConfig, MysqlGateway};
 pub use plugin_host::PluginHost;
 pub use postgres::{PostgresGateway, ServerConfig};

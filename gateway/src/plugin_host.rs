@@ -10,8 +10,9 @@
 //! [`Plugin::load`], the dialect the gateway speaks (on reload: the same as the active
 //! plugin's), and a self-test — a small corpus of statements of its dialect must compile,
 //! to the statement kinds expected, into bytecode that [`rosetta_bytecode::decode`]
-//! accepts, and garbage must be refused. A plugin that fails any check is never swapped
-//! in; the old one stays active.
+//! accepts, and garbage must be refused; a Firebird plugin must also compile isql's
+//! `SHOW TABLES` BLR request ([`PluginHost::compile_blr`], ADR 0006). A plugin that fails
+//! any check is never swapped in; the old one stays active.
 //!
 //! Every load also records the SHA-256 of the exact bytes loaded, so that operators can
 //! tell two builds apart even when their version and build id are equal. The active
@@ -33,6 +34,7 @@ use rosetta_bytecode::{
     CompileError, Dialect, Expr, Limits, Literal, Program, Query, Select, SelectItem, SetExpr,
     Statement,
 };
+use rosetta_plugin_abi::blr::BlrRequest;
 use rosetta_plugin_abi::{LoadError, Plugin, PluginInfo};
 use sha2::{Digest, Sha256};
 
@@ -401,6 +403,13 @@ impl PluginHost {
         Ok(compiled)
     }
 
+    /// Compiles a Firebird BLR request (`op_compile`: isql's `SHOW` commands) with the
+    /// plugin active now (not cached: isql compiles each request once per connection).
+    /// `None` when the plugin has no BLR compiler.
+    pub fn compile_blr(&self, blr: &[u8]) -> Option<Result<BlrRequest, CompileError>> {
+        self.current().compile_blr(blr)
+    }
+
     /// The answer to `SHOW rosetta.plugin` for the plugin active now: a
     /// `SELECT '<description>' AS "rosetta.plugin"` program in `dialect`.
     pub fn plugin_show_program(&self, dialect: Dialect) -> Vec<u8> {
@@ -648,11 +657,92 @@ fn corpus(dialect: Dialect) -> &'static [(&'static str, &'static [&'static str],
             ("SHOW server_version", &["ShowVariable"], 0),
             (";", &["Empty"], 0),
         ],
-        Dialect::Mysql | Dialect::Firebird => &[
+        Dialect::Mysql => &[
             ("SELECT 1", &["Query"], 0),
             ("COMMIT", &["Commit"], 0),
             ("ROLLBACK", &["Rollback"], 0),
         ],
+        Dialect::Firebird => &[
+            ("SELECT 1 FROM RDB$DATABASE", &["Query"], 0),
+            (
+                "SELECT FIRST 1 SKIP 1 ID FROM ROSETTA_SELF_TEST WHERE ID = ? ORDER BY ID",
+                &["Query"],
+                1,
+            ),
+            (
+                "CREATE TABLE ROSETTA_SELF_TEST (ID INTEGER NOT NULL PRIMARY KEY, \
+                 V VARCHAR(20), N NUMERIC(9,2), B BLOB SUB_TYPE TEXT)",
+                &["CreateTable"],
+                0,
+            ),
+            (
+                "INSERT INTO ROSETTA_SELF_TEST (ID, V) VALUES (?, ?) RETURNING ID",
+                &["Insert"],
+                2,
+            ),
+            (
+                "UPDATE OR INSERT INTO ROSETTA_SELF_TEST (ID, V) VALUES (?, ?) MATCHING (ID)",
+                &["Insert"],
+                2,
+            ),
+            (
+                "UPDATE ROSETTA_SELF_TEST SET V = 'x' WHERE ID = 1",
+                &["Update"],
+                0,
+            ),
+            ("DELETE FROM ROSETTA_SELF_TEST WHERE ID = 1", &["Delete"], 0),
+            (
+                "SET TRANSACTION READ WRITE WAIT ISOLATION LEVEL SNAPSHOT",
+                &["Begin"],
+                0,
+            ),
+            ("COMMIT RETAIN", &["Commit", "Begin"], 0),
+            ("COMMIT", &["Commit"], 0),
+            ("ROLLBACK", &["Rollback"], 0),
+        ],
+    }
+}
+
+/// isql-fb 3.0's `SHOW TABLES` request, as it sends it with `op_compile` (captured from
+/// the client; `firebird-wire.md` §19): a Firebird plugin must compile it.
+const ISQL_SHOW_TABLES_BLR: &[u8] = &[
+    0x04, 0x02, 0x04, 0x01, 0x02, 0x00, 0x07, 0x00, 0x28, 0x7d, 0x00, 0x04, 0x00, 0x01, 0x00, 0x07,
+    0x00, 0x0c, 0x00, 0x02, 0x07, 0x43, 0x01, 0x4a, 0x0d, b'R', b'D', b'B', b'$', b'R', b'E', b'L',
+    b'A', b'T', b'I', b'O', b'N', b'S', 0x00, 0x47, 0x3a, 0x2f, 0x17, 0x00, 0x0f, b'R', b'D', b'B',
+    b'$', b'S', b'Y', b'S', b'T', b'E', b'M', b'_', b'F', b'L', b'A', b'G', 0x19, 0x00, 0x00, 0x00,
+    0x3d, 0x17, 0x00, 0x0c, b'R', b'D', b'B', b'$', b'V', b'I', b'E', b'W', b'_', b'B', b'L', b'R',
+    0x46, 0x01, 0x48, 0x17, 0x00, 0x11, b'R', b'D', b'B', b'$', b'R', b'E', b'L', b'A', b'T', b'I',
+    b'O', b'N', b'_', b'N', b'A', b'M', b'E', 0xff, 0x0e, 0x01, 0x02, 0x01, 0x15, 0x08, 0x00, 0x01,
+    0x00, 0x00, 0x00, 0x19, 0x01, 0x00, 0x00, 0x01, 0x17, 0x00, 0x11, b'R', b'D', b'B', b'$', b'R',
+    b'E', b'L', b'A', b'T', b'I', b'O', b'N', b'_', b'N', b'A', b'M', b'E', 0x19, 0x01, 0x01, 0x00,
+    0xff, 0x0e, 0x01, 0x01, 0x15, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x19, 0x01, 0x00, 0x00, 0xff,
+    0xff, 0x4c,
+];
+
+/// A Firebird plugin must compile isql's `SHOW TABLES` BLR request into a query the
+/// engine's decoder accepts; other dialects must answer `None` (or lack the entry).
+fn blr_self_test(plugin: &Plugin) -> Result<(), PluginError> {
+    let info = plugin.info();
+    let fail = |reason: String| PluginError::SelfTest {
+        name: info.name.clone(),
+        sql: "isql SHOW TABLES (BLR request)".into(),
+        reason,
+    };
+    match (info.dialect, plugin.compile_blr(ISQL_SHOW_TABLES_BLR)) {
+        (Dialect::Firebird, Some(Ok(request))) => {
+            rosetta_bytecode::decode(
+                &rosetta_bytecode::encode(&request.program),
+                &Limits::default(),
+            )
+            .map_err(|e| fail(format!("bytecode refused by the decoder: {e}")))?;
+            Ok(())
+        }
+        (Dialect::Firebird, Some(Err(e))) => {
+            Err(fail(format!("compile error {}: {}", e.sqlstate, e.message)))
+        }
+        (Dialect::Firebird, None) => Err(fail("the plugin has no BLR compiler".into())),
+        (_, Some(Ok(_))) => Err(fail("a non-Firebird plugin compiled BLR".into())),
+        (_, _) => Ok(()),
     }
 }
 
@@ -708,7 +798,7 @@ fn self_test(plugin: &Plugin) -> Result<(), PluginError> {
     if plugin.compile(garbage).is_ok() {
         return Err(fail(garbage, "garbage was accepted".into()));
     }
-    Ok(())
+    blr_self_test(plugin)
 }
 
 /// Drops the least recently used eighth of the cache (amortizes the O(n) scan).

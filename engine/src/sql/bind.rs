@@ -122,6 +122,79 @@ impl<'a> Binder<'a> {
             .ok_or_else(|| Error::UndefinedTable(display_name(name)))
     }
 
+    /// Binds with `scope` as an extra enclosing scope (its columns become
+    /// [`BExpr::Outer`] references at depth 1): how an upsert sees `excluded`.
+    pub fn with_outer<T>(
+        &mut self,
+        scope: Scope,
+        f: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
+        let saved = std::mem::replace(&mut self.outer, vec![scope]);
+        let refs = self.outer_refs;
+        let r = f(self);
+        self.outer = saved;
+        self.outer_refs = refs;
+        r
+    }
+
+    /// Resolves a sequence (42P01 when there is none of that name).
+    pub fn sequence(&self, name: &[Ident]) -> Result<crate::catalog::SequenceDef> {
+        let last = Self::object_name(name)?;
+        Catalog::new(self.txn)
+            .sequence(self.db.id, last)?
+            .ok_or_else(|| Error::UndefinedRelation {
+                kind: "sequence",
+                name: display_name(name),
+            })
+    }
+
+    /// `NEXT VALUE FOR name` with an optional step (cast to bigint).
+    fn next_value(
+        &mut self,
+        name: &[Ident],
+        step: Option<&Expr>,
+        scope: &Scope,
+    ) -> Result<(BExpr, DataType)> {
+        let seq = self.sequence(name)?;
+        let mut args = Vec::new();
+        if let Some(step) = step {
+            let (x, t) = self.expr(step, scope)?;
+            self.infer_param(&x, DataType::BigInt);
+            args.push(promote(x, t, &DataType::BigInt)?);
+        }
+        Ok((
+            BExpr::Call(Func::NextValue(seq.counter()), args),
+            DataType::BigInt,
+        ))
+    }
+
+    /// PostgreSQL's `setval('name', n [, is_called])`: the sequence is named by a string
+    /// literal (as PostgreSQL's `regclass` constant); `is_called = false` makes the next
+    /// call return `n` itself.
+    fn setval(&mut self, args: &[Expr], scope: &Scope) -> Result<(BExpr, DataType)> {
+        let (name, value, is_called) = match args {
+            [Expr::Literal(bc::Literal::String(n)), v] => (n, v, true),
+            [Expr::Literal(bc::Literal::String(n)), v, Expr::Literal(bc::Literal::Boolean(c))] => {
+                (n, v, *c)
+            }
+            _ => {
+                return Err(Error::Unsupported(
+                    "setval() other than setval('name', value [, true|false])".into(),
+                ))
+            }
+        };
+        let ident: Vec<Ident> = name.split('.').map(Ident::new).collect();
+        let seq = self.sequence(&ident)?;
+        let (x, t) = self.expr(value, scope)?;
+        self.infer_param(&x, DataType::BigInt);
+        let x = promote(x, t, &DataType::BigInt)?;
+        let args = vec![x, BExpr::Const(Value::Bool(is_called))];
+        Ok((
+            BExpr::Call(Func::SetVal(seq.counter()), args),
+            DataType::BigInt,
+        ))
+    }
+
     /// Resolves the target table of INSERT/UPDATE/DELETE (`verb`: "insert into",
     /// "update", "delete from"); a view is refused with 0A000 as PostgreSQL refuses a
     /// view that is not automatically updatable.
@@ -1037,7 +1110,9 @@ impl<'a> Binder<'a> {
                 }
                 (BExpr::Subscript(a.boxed(), i.boxed()), element)
             }
-            Expr::NextValue { .. } => return Err(Error::Unsupported("sequences".into())),
+            Expr::NextValue { sequence, step } => {
+                return self.next_value(sequence, step.as_deref(), scope)
+            }
         })
     }
 
@@ -1143,6 +1218,9 @@ impl<'a> Binder<'a> {
     }
 
     fn function(&mut self, f: &bc::Function, scope: &Scope) -> Result<(BExpr, DataType)> {
+        if (f.namespace == "std" || f.namespace == "pg") && f.name == "setval" {
+            return self.setval(&f.args, scope);
+        }
         if f.namespace == "std" || f.namespace == "pg" {
             if let Some(agg) = Agg::lookup(&f.name) {
                 if f.args.len() != agg.arity() && !(f.args.is_empty() && f.star) {
@@ -1245,6 +1323,10 @@ impl<'a> Binder<'a> {
                 (self.expr(left, scope)?, self.expr(right, scope)?)
             }
             _ => self.coerced_pair(left, right, scope)?,
+        };
+        let (l, r) = match op {
+            B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq => char_comparison(l, lt, r, rt),
+            _ => (l, r),
         };
         let cmp = |c: CmpOp| {
             (
@@ -1370,6 +1452,37 @@ fn promote(e: BExpr, from: DataType, to: &DataType) -> Result<BExpr> {
         )?),
         e => BExpr::Cast(e.boxed(), *to),
     })
+}
+
+/// `CHAR(n)` comparison semantics (PostgreSQL's `bpchar`, Firebird's CHAR): trailing
+/// blanks do not count. A string constant compared with a `CHAR(n)` side is padded to `n`
+/// (so an index on the column still serves the comparison); otherwise each `CHAR` side
+/// loses its trailing blanks, as PostgreSQL's `bpchar` → `text` cast does.
+fn char_comparison(l: BExpr, lt: DataType, r: BExpr, rt: DataType) -> (BExpr, BExpr) {
+    let is_char = |t: &DataType| matches!(t, DataType::Char(_));
+    let is_string =
+        |t: &DataType| matches!(t, DataType::Char(_) | DataType::Text | DataType::Varchar(_));
+    if !(is_char(&lt) || is_char(&rt)) || !is_string(&lt) || !is_string(&rt) {
+        return (l, r);
+    }
+    let pad = |e: BExpr, n: Option<u32>| match e {
+        BExpr::Const(Value::Text(s)) => {
+            let width = n.unwrap_or(1) as usize;
+            let trimmed = s.trim_end_matches(' ');
+            BExpr::Const(Value::Text(format!("{trimmed:<width$}")))
+        }
+        e => e,
+    };
+    let rtrim = |e: BExpr| BExpr::Call(Func::Rtrim, vec![e]);
+    match (&l, &r, lt, rt) {
+        (_, BExpr::Const(Value::Text(_)), DataType::Char(n), _) => (l, pad(r, n)),
+        (BExpr::Const(Value::Text(_)), _, _, DataType::Char(n)) => (pad(l, n), r),
+        _ => {
+            let l = if is_char(&lt) { rtrim(l) } else { l };
+            let r = if is_char(&rt) { rtrim(r) } else { r };
+            (l, r)
+        }
+    }
 }
 
 /// Casts an untyped string literal to the type it is compared or combined with, the way
@@ -1503,6 +1616,8 @@ fn default_name(e: &Expr) -> String {
         Expr::Array(_) | Expr::ArraySubquery(_) => "array".into(),
         Expr::Subscript { expr, .. } => default_name(expr),
         Expr::Exists { .. } => "exists".into(),
+        Expr::NextValue { step: None, .. } => "nextval".into(),
+        Expr::NextValue { .. } => "gen_id".into(),
         _ => "?column?".into(),
     }
 }

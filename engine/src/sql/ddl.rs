@@ -43,6 +43,15 @@ pub fn execute(stmt: &bc::Statement, txn: &mut Txn, env: &Env) -> Result<Outcome
             cascade,
         } => drop_relations(names, *if_exists, *cascade, RelKind::View, txn, env),
         bc::Statement::CreateIndex(ci) => create_index(ci, txn, env),
+        bc::Statement::CreateSequence(cs) => super::sequence_ddl::create(cs, txn, env),
+        bc::Statement::DropSequence { names, if_exists } => {
+            super::sequence_ddl::drop(names, *if_exists, txn, env)
+        }
+        bc::Statement::AlterSequence {
+            name,
+            restart,
+            increment,
+        } => super::sequence_ddl::alter(name, *restart, *increment, txn, env),
         bc::Statement::DropIndex { names, if_exists } => {
             for n in names {
                 let last = n.last().ok_or_else(|| Error::Syntax("empty name".into()))?;
@@ -113,6 +122,9 @@ pub fn execute(stmt: &bc::Statement, txn: &mut Txn, env: &Env) -> Result<Outcome
             for v in Catalog::new(txn).views(db.id)? {
                 catalog::delete_view(txn, &v)?;
             }
+            for q in Catalog::new(txn).sequences(db.id)? {
+                catalog::delete_sequence(txn, &q)?;
+            }
             catalog::delete_database(txn, &db.name)?;
             tag("DROP DATABASE")
         }
@@ -141,6 +153,7 @@ impl RelKind {
 
 /// Deletes a table's catalog entry, rows and secondary-index entries.
 fn drop_table_storage(txn: &mut Txn, t: &TableDef) -> Result<()> {
+    super::sequence_ddl::drop_owned(txn, t)?;
     catalog::delete_table(txn, t)?;
     delete_prefix(txn, &keys::row_prefix(t.id))?;
     for i in t.indexes.iter().filter(|i| !i.primary) {
@@ -274,7 +287,9 @@ fn create_view(cv: &bc::CreateView, txn: &mut Txn, env: &Env) -> Result<Outcome>
             })
         }
         Some(r) => return Err(Error::DuplicateTable(r.name().to_string())),
-        None if crate::vcat::resolve(&cv.name).is_some() => {
+        None if crate::vcat::resolve(&cv.name).is_some()
+            || Catalog::new(txn).sequence(env.database.id, name)?.is_some() =>
+        {
             return Err(Error::DuplicateTable(name.value.clone()))
         }
         None => None,
@@ -380,6 +395,7 @@ fn create_table(ct: &bc::CreateTable, txn: &mut Txn, env: &Env) -> Result<Outcom
         .ok_or_else(|| Error::Syntax("empty table name".into()))?;
     catalog::check_new_name(&name.value)?;
     if Catalog::new(txn).relation(env.database.id, name)?.is_some()
+        || Catalog::new(txn).sequence(env.database.id, name)?.is_some()
         || crate::vcat::resolve(&ct.name).is_some()
     {
         if ct.if_not_exists {
@@ -402,6 +418,7 @@ fn create_table(ct: &bc::CreateTable, txn: &mut Txn, env: &Env) -> Result<Outcom
             data_type: c.data_type,
             nullable: !c.not_null && !c.primary_key,
             default: c.default.clone(),
+            auto_increment: None,
         });
         if c.primary_key {
             if !pk.is_empty() {
@@ -453,6 +470,7 @@ fn create_table(ct: &bc::CreateTable, txn: &mut Txn, env: &Env) -> Result<Outcom
         t.columns[i].nullable = false;
     }
     t.id = env.ids.next()?;
+    super::sequence_ddl::create_owned(ct, &mut t, txn, env)?;
     t.primary_key = pk.clone();
     if !pk.is_empty() {
         t.indexes.push(IndexDef {
@@ -511,10 +529,12 @@ fn create_index(ci: &bc::CreateIndex, txn: &mut Txn, env: &Env) -> Result<Outcom
     };
     let all = Catalog::new(txn).tables(env.database.id)?;
     let views = Catalog::new(txn).views(env.database.id)?;
+    let sequences = Catalog::new(txn).sequences(env.database.id)?;
     if all
         .iter()
         .any(|x| x.indexes.iter().any(|i| i.name == name) || x.name == name)
         || views.iter().any(|v| v.name == name)
+        || sequences.iter().any(|q| q.name == name)
     {
         if ci.if_not_exists {
             return notice(

@@ -30,6 +30,9 @@ pub struct ExecCtx<'a> {
     pub cancel: &'a AtomicBool,
     /// Statement start, microseconds since the epoch (`now()` is stable within it).
     pub statement_time: i64,
+    /// Sequences and the session's last insert id (`None` where a statement cannot use
+    /// them, e.g. evaluating a constant outside any statement).
+    pub services: Option<super::sequence::Services<'a>>,
     outer: RefCell<Vec<Row>>,
     cache: RefCell<HashMap<usize, Vec<Row>>>,
 }
@@ -56,6 +59,7 @@ impl<'a> ExecCtx<'a> {
             user,
             cancel,
             statement_time,
+            services: None,
             outer: RefCell::new(Vec::new()),
             cache: RefCell::new(HashMap::new()),
         }

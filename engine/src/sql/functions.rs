@@ -59,6 +59,17 @@ pub enum Func {
     /// `mysql.variable(name)`: a MySQL system variable (`@@name`), see
     /// [`mysql_variable`].
     MysqlVariable,
+    /// `NEXT VALUE FOR s` / `nextval('s')` / `GEN_ID(s, step)`: advances a sequence by
+    /// the optional step argument (default: its increment) and returns the new value.
+    NextValue(super::sequence::SeqRef),
+    /// `setval('s', n, is_called)`: sets the sequence's current value (the next call
+    /// returns `n + increment`, or `n` itself when `is_called` is false).
+    SetVal(super::sequence::SeqRef),
+    /// MySQL `LAST_INSERT_ID([expr])`: the session's last generated AUTO_INCREMENT value;
+    /// with an argument, sets it.
+    LastInsertId,
+    /// `localtime` / `current_time`: the statement's time of day.
+    LocalTime,
 }
 
 /// An aggregate.
@@ -349,6 +360,7 @@ impl Func {
         if namespace == "mysql" {
             return match (name, nargs) {
                 ("variable", 1) => Some(Func::MysqlVariable),
+                ("last_insert_id", 0 | 1) => Some(Func::LastInsertId),
                 _ => None,
             };
         }
@@ -382,6 +394,7 @@ impl Func {
                 Func::Now
             }
             ("current_date", 0) => Func::CurrentDate,
+            ("localtime" | "current_time", 0) => Func::LocalTime,
             ("version", 0) => Func::Version,
             ("current_user" | "session_user" | "user", 0) => Func::CurrentUser,
             ("current_database" | "current_catalog", 0) => Func::CurrentDatabase,
@@ -434,6 +447,8 @@ impl Func {
                 .unwrap_or(DataType::Array(rosetta_bytecode::ElementType::Text)),
             Func::Now => DataType::Timestamp,
             Func::CurrentDate => DataType::Date,
+            Func::LocalTime => DataType::Time,
+            Func::NextValue(_) | Func::SetVal(_) | Func::LastInsertId => DataType::BigInt,
             Func::Catalog(f) => f.result_type(),
             _ => DataType::Text,
         }
@@ -599,6 +614,38 @@ impl Func {
             }
             Func::Now => Value::Timestamp(ctx.statement_time),
             Func::CurrentDate => Value::Date(ctx.statement_time.div_euclid(86_400_000_000) as i32),
+            Func::LocalTime => Value::Time(ctx.statement_time.rem_euclid(86_400_000_000)),
+            Func::NextValue(seq) => {
+                let svc = services(ctx)?;
+                Value::Int64(
+                    svc.sequences
+                        .next(seq, args.first().and_then(Value::as_i64))?,
+                )
+            }
+            Func::SetVal(seq) => {
+                let svc = services(ctx)?;
+                let v = int(0).ok_or_else(|| no_fn("setval", &arg(0)))?;
+                // `is_called = false`: the next call returns `v` itself.
+                let current = if arg(1) == Value::Bool(false) {
+                    v.checked_sub(seq.increment)
+                        .ok_or_else(|| range("bigint"))?
+                } else {
+                    v
+                };
+                svc.sequences.set(seq, current)?;
+                Value::Int64(v)
+            }
+            Func::LastInsertId => {
+                let svc = services(ctx)?;
+                match args.first() {
+                    Some(v) => {
+                        let n = v.as_i64().ok_or_else(|| no_fn("last_insert_id", v))?;
+                        svc.set_last_insert_id(n as u64);
+                        Value::Int64(n)
+                    }
+                    None => Value::Int64(svc.last_insert_id() as i64),
+                }
+            }
             Func::Version => Value::Text(crate::VERSION_STRING.to_string()),
             Func::MysqlVariable => mysql_variable(&text(0).unwrap_or_default())?,
             Func::CurrentUser => Value::Text(ctx.user.to_string()),
@@ -647,6 +694,12 @@ impl Func {
             Func::Catalog(f) => f.call(args, ctx)?,
         })
     }
+}
+
+/// The statement's sequences and session state; absent only where no statement runs.
+fn services<'c>(ctx: &ExecCtx<'c>) -> Result<super::sequence::Services<'c>> {
+    ctx.services
+        .ok_or_else(|| Error::Unsupported("sequences in this context".into()))
 }
 
 fn range(ty: &str) -> Error {

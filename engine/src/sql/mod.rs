@@ -16,8 +16,14 @@ pub mod expr;
 pub mod functions;
 pub mod maint;
 pub mod plan;
+pub mod rdb;
+pub mod sequence;
+mod sequence_ddl;
+mod upsert;
 pub mod write;
 
+#[cfg(test)]
+mod feature_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -39,6 +45,18 @@ pub struct Env<'a> {
     pub semantics: &'a bc::Semantics,
     pub cancel: &'a std::sync::atomic::AtomicBool,
     pub ids: &'a crate::catalog::IdAllocator,
+    /// The session's `LAST_INSERT_ID()`, which statements read and set.
+    pub last_insert_id: &'a std::sync::atomic::AtomicU64,
+}
+
+impl Env<'_> {
+    /// The services expressions reach through their [`ExecCtx`].
+    pub fn services(&self) -> sequence::Services<'_> {
+        sequence::Services {
+            sequences: &self.ids.sequences,
+            last_insert_id: self.last_insert_id,
+        }
+    }
 }
 
 /// The result of one statement.
@@ -51,6 +69,8 @@ pub struct Outcome {
     pub tag: String,
     pub affected: u64,
     pub notices: Vec<String>,
+    /// The first value an AUTO_INCREMENT column took in this statement (0 if none).
+    pub last_insert_id: u64,
 }
 
 /// The shape of a statement's result, computed without running it (prepare / Describe).
@@ -105,58 +125,13 @@ pub fn execute(
     params: &[Value],
     param_types: Vec<Option<DataType>>,
 ) -> Result<Outcome> {
-    let params = cast_params(params, &param_types)?;
     match stmt {
-        bc::Statement::Query(q) => {
-            let mut b = Binder::new(txn, env.database, param_types);
-            let (plan, cols) = b.query(q)?;
-            let ctx = ExecCtx::new(
-                txn,
-                &params,
-                env.semantics,
-                env.database,
-                env.user,
-                env.cancel,
-            );
-            let rows = exec::run(&plan, &ctx)?;
-            Ok(Outcome {
-                tag: format!("SELECT {}", rows.len()),
-                affected: rows.len() as u64,
-                columns: Some(cols),
-                rows,
-                notices: vec![],
-            })
-        }
-        bc::Statement::Insert(_) | bc::Statement::Update(_) | bc::Statement::Delete(_) => {
-            let wp = {
-                let mut b = Binder::new(txn, env.database, param_types);
-                match stmt {
-                    bc::Statement::Insert(i) => write::bind_insert(&mut b, i)?,
-                    bc::Statement::Update(u) => write::bind_update(&mut b, u)?,
-                    bc::Statement::Delete(d) => write::bind_delete(&mut b, d)?,
-                    _ => return Err(Error::Internal("unreachable write kind".into())),
-                }
-            };
-            let cp = write::CtxParams {
-                params: &params,
-                semantics: env.semantics,
-                database: env.database,
-                user: env.user,
-                cancel: env.cancel,
-            };
-            let (n, rows) = write::run_write(&wp, txn, cp)?;
-            let tag = match stmt {
-                bc::Statement::Insert(_) => format!("INSERT 0 {n}"),
-                bc::Statement::Update(_) => format!("UPDATE {n}"),
-                _ => format!("DELETE {n}"),
-            };
-            Ok(Outcome {
-                columns: (!wp.returning.is_empty()).then_some(wp.returning_cols),
-                rows,
-                tag,
-                affected: n,
-                notices: vec![],
-            })
+        bc::Statement::Query(_)
+        | bc::Statement::Insert(_)
+        | bc::Statement::Update(_)
+        | bc::Statement::Delete(_) => {
+            let bound = bind_statement(stmt, txn, env, param_types.clone())?;
+            run_bound(&bound, txn, env, params, &param_types)
         }
         bc::Statement::Explain { analyze, statement } => {
             if *analyze {
@@ -185,7 +160,7 @@ pub fn execute(
                 tag: "EXPLAIN".into(),
                 affected: rows.len() as u64,
                 rows,
-                notices: vec![],
+                ..Default::default()
             })
         }
         bc::Statement::Truncate { names } => maint::truncate(names, txn, env),
@@ -195,6 +170,132 @@ pub fn execute(
             columns,
         } => maint::add_primary_key(table, name.as_ref(), columns, txn, env),
         other => ddl::execute(other, txn, env),
+    }
+}
+
+/// A query or data-changing statement bound to the catalog: what a prepared statement
+/// keeps between executions (see [`crate::session`]'s plan cache), since binding —
+/// name resolution through the catalog, type checking, access-path choice — costs more
+/// than running a point query.
+pub enum BoundStatement {
+    Query {
+        plan: plan::Plan,
+        columns: Vec<OutCol>,
+    },
+    Write {
+        plan: write::WritePlan,
+        /// `INSERT`, `UPDATE` or `DELETE`, for the command tag.
+        verb: &'static str,
+    },
+}
+
+impl BoundStatement {
+    /// Names and types of the result columns (empty for a write without RETURNING).
+    pub fn result_shape(&self) -> Vec<(&str, DataType)> {
+        let cols = match self {
+            BoundStatement::Query { columns, .. } => columns,
+            BoundStatement::Write { plan, .. } => &plan.returning_cols,
+        };
+        cols.iter().map(|c| (c.name.as_str(), c.ty)).collect()
+    }
+}
+
+/// Whether [`bind_statement`] handles a statement (and so whether it can be cached).
+pub fn is_bindable(stmt: &bc::Statement) -> bool {
+    matches!(
+        stmt,
+        bc::Statement::Query(_)
+            | bc::Statement::Insert(_)
+            | bc::Statement::Update(_)
+            | bc::Statement::Delete(_)
+    )
+}
+
+/// Binds a query or a data-changing statement in `txn`'s view of the catalog.
+pub fn bind_statement(
+    stmt: &bc::Statement,
+    txn: &Txn,
+    env: &Env,
+    param_types: Vec<Option<DataType>>,
+) -> Result<BoundStatement> {
+    let mut b = Binder::new(txn, env.database, param_types);
+    Ok(match stmt {
+        bc::Statement::Query(q) => {
+            let (plan, columns) = b.query(q)?;
+            BoundStatement::Query { plan, columns }
+        }
+        bc::Statement::Insert(i) => BoundStatement::Write {
+            plan: write::bind_insert(&mut b, i)?,
+            verb: "INSERT",
+        },
+        bc::Statement::Update(u) => BoundStatement::Write {
+            plan: write::bind_update(&mut b, u)?,
+            verb: "UPDATE",
+        },
+        bc::Statement::Delete(d) => BoundStatement::Write {
+            plan: write::bind_delete(&mut b, d)?,
+            verb: "DELETE",
+        },
+        _ => return Err(Error::Internal("statement cannot be bound ahead".into())),
+    })
+}
+
+/// Runs a bound statement with one set of parameter values.
+pub fn run_bound(
+    bound: &BoundStatement,
+    txn: &mut Txn,
+    env: &Env,
+    params: &[Value],
+    param_types: &[Option<DataType>],
+) -> Result<Outcome> {
+    let params = cast_params(params, param_types)?;
+    match bound {
+        BoundStatement::Query { plan, columns } => {
+            let mut ctx = ExecCtx::new(
+                txn,
+                &params,
+                env.semantics,
+                env.database,
+                env.user,
+                env.cancel,
+            );
+            ctx.services = Some(env.services());
+            let rows = exec::run(plan, &ctx)?;
+            Ok(Outcome {
+                tag: format!("SELECT {}", rows.len()),
+                affected: rows.len() as u64,
+                columns: Some(columns.clone()),
+                rows,
+                ..Default::default()
+            })
+        }
+        BoundStatement::Write { plan, verb } => {
+            let cp = write::CtxParams {
+                params: &params,
+                semantics: env.semantics,
+                database: env.database,
+                user: env.user,
+                cancel: env.cancel,
+                services: env.services(),
+            };
+            let (n, rows, generated) = write::run_write(plan, txn, cp)?;
+            if generated != 0 {
+                env.last_insert_id
+                    .store(generated, std::sync::atomic::Ordering::Relaxed);
+            }
+            let tag = match *verb {
+                "INSERT" => format!("INSERT 0 {n}"),
+                v => format!("{v} {n}"),
+            };
+            Ok(Outcome {
+                columns: (!plan.returning.is_empty()).then(|| plan.returning_cols.clone()),
+                rows,
+                tag,
+                affected: n,
+                notices: vec![],
+                last_insert_id: generated,
+            })
+        }
     }
 }
 

@@ -14,16 +14,17 @@ use crate::error::{Error, Result};
 use crate::mvcc::{Mvcc, Txn};
 use crate::storage::RocksStore;
 
-struct Fixture {
+pub(super) struct Fixture {
     _dir: tempfile::TempDir,
-    mvcc: Arc<Mvcc>,
+    pub(super) mvcc: Arc<Mvcc>,
     ids: IdAllocator,
     db: DatabaseDef,
     cancel: AtomicBool,
+    pub(super) last_insert_id: std::sync::atomic::AtomicU64,
 }
 
 impl Fixture {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let gc_horizon = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let store = Arc::new(RocksStore::open(dir.path(), gc_horizon.clone()).expect("store"));
@@ -39,11 +40,12 @@ impl Fixture {
                 owner: "admin".into(),
             },
             cancel: AtomicBool::new(false),
+            last_insert_id: Default::default(),
         }
     }
 
     /// Runs one statement in `txn`.
-    fn exec(&self, txn: &mut Txn, stmt: bc::Statement) -> Result<Outcome> {
+    pub(super) fn exec(&self, txn: &mut Txn, stmt: bc::Statement) -> Result<Outcome> {
         let program = bc::Program::new(bc::Dialect::Postgres, stmt);
         let env = Env {
             database: &self.db,
@@ -51,24 +53,25 @@ impl Fixture {
             semantics: &program.semantics,
             cancel: &self.cancel,
             ids: &self.ids,
+            last_insert_id: &self.last_insert_id,
         };
         execute(&program, &program.statement, txn, &env, &[], vec![])
     }
 }
 
-fn id(n: &str) -> bc::Ident {
+pub(super) fn id(n: &str) -> bc::Ident {
     bc::Ident::new(n)
 }
 
-fn col(n: &str) -> Expr {
+pub(super) fn col(n: &str) -> Expr {
     Expr::Column(vec![id(n)])
 }
 
-fn int(i: i64) -> Expr {
+pub(super) fn int(i: i64) -> Expr {
     Expr::Literal(Literal::Integer(i))
 }
 
-fn select(projection: Vec<Expr>, from: Option<&str>, filter: Option<Expr>) -> bc::Query {
+pub(super) fn select(projection: Vec<Expr>, from: Option<&str>, filter: Option<Expr>) -> bc::Query {
     bc::Query {
         with: vec![],
         body: bc::SetExpr::Select(Box::new(bc::Select {
@@ -123,7 +126,7 @@ fn drop(view: bool, name: &str, cascade: bool) -> bc::Statement {
 }
 
 /// `t(a int primary key, b int)` holding (1, 10), (2, 20), (3, 30).
-fn setup(f: &Fixture, txn: &mut Txn) {
+pub(super) fn setup(f: &Fixture, txn: &mut Txn) {
     let column = |n: &str, pk: bool| bc::ColumnDef {
         name: id(n),
         data_type: bc::DataType::Integer,
@@ -156,7 +159,7 @@ fn setup(f: &Fixture, txn: &mut Txn) {
     .expect("insert");
 }
 
-fn query(f: &Fixture, txn: &mut Txn, q: bc::Query) -> Result<Vec<Vec<Value>>> {
+pub(super) fn query(f: &Fixture, txn: &mut Txn, q: bc::Query) -> Result<Vec<Vec<Value>>> {
     Ok(f.exec(txn, bc::Statement::Query(Box::new(q)))?.rows)
 }
 

@@ -39,6 +39,8 @@ pub enum WriteKind {
     Insert {
         source: InsertRows,
         targets: Vec<usize>,
+        /// `ON CONFLICT` / `ON DUPLICATE KEY UPDATE` / `UPDATE OR INSERT … MATCHING`.
+        upsert: Option<super::upsert::BoundUpsert>,
     },
     Update {
         access: Access,
@@ -174,10 +176,19 @@ pub fn bind_insert(b: &mut Binder, ins: &bc::Insert) -> Result<WritePlan> {
         }
     };
     let scope = table_scope(&table, None);
+    let upsert = ins
+        .upsert
+        .as_ref()
+        .map(|u| super::upsert::bind(b, &table, u))
+        .transpose()?;
     let (ret, ret_cols) = returning(b, &ins.returning, &scope)?;
     Ok(WritePlan {
         table,
-        kind: WriteKind::Insert { source, targets },
+        kind: WriteKind::Insert {
+            source,
+            targets,
+            upsert,
+        },
         returning: ret,
         returning_cols: ret_cols,
     })
@@ -272,19 +283,24 @@ fn defaults(table: &TableDef, ctx: &ExecCtx) -> Result<Vec<BExpr>> {
         .collect()
 }
 
-/// Runs a bound write; returns the affected-row count and the RETURNING rows.
+/// Runs a bound write; returns the affected-row count, the RETURNING rows and the first
+/// value an AUTO_INCREMENT column took (0 if none).
 pub fn run_write(
     plan: &WritePlan,
     txn: &mut Txn,
     ctx_params: CtxParams,
-) -> Result<(u64, Vec<Row>)> {
+) -> Result<(u64, Vec<Row>, u64)> {
     let table = &plan.table;
+    let mut generated: u64 = 0;
     // Phase 1 (read-only): compute the rows to write.
     let (new_rows, old_rows): (Vec<Row>, Vec<(Vec<u8>, Row)>) = {
         let ctx = ctx_params.ctx(txn);
         match &plan.kind {
-            WriteKind::Insert { source, targets } => {
+            WriteKind::Insert {
+                source, targets, ..
+            } => {
                 let defaults = defaults(table, &ctx)?;
+                let counters = auto_increment_counters(table, ctx.txn)?;
                 let raw: Vec<Vec<Option<Value>>> = match source {
                     InsertRows::Values(rows) => rows
                         .iter()
@@ -311,6 +327,12 @@ pub fn run_write(
                             Some(v) => v,
                             None => defaults[i].eval(&[], &ctx)?,
                         });
+                    }
+                    for (col, seq) in &counters {
+                        let v = auto_increment(&mut row[*col], seq, &ctx_params.services)?;
+                        if generated == 0 {
+                            generated = v;
+                        }
                     }
                     rows.push(row);
                 }
@@ -352,7 +374,21 @@ pub fn run_write(
     let mut written: Vec<Row> = Vec::new();
     let count;
     match &plan.kind {
-        WriteKind::Insert { .. } => {
+        WriteKind::Insert {
+            upsert: Some(upsert),
+            ..
+        } => {
+            let mut n = 0;
+            for row in new_rows {
+                let row = check_row(table, row)?;
+                if let Some(w) = super::upsert::apply(table, upsert, row, txn, &ctx_params)? {
+                    n += 1;
+                    written.push(w);
+                }
+            }
+            count = n;
+        }
+        WriteKind::Insert { upsert: None, .. } => {
             count = new_rows.len() as u64;
             for row in new_rows {
                 let row = check_row(table, row)?;
@@ -416,7 +452,53 @@ pub fn run_write(
             );
         }
     }
-    Ok((count, ret))
+    Ok((count, ret, generated))
+}
+
+/// The AUTO_INCREMENT columns of a table with their counters.
+fn auto_increment_counters(
+    table: &TableDef,
+    txn: &Txn,
+) -> Result<Vec<(usize, super::sequence::SeqRef)>> {
+    let mut out = Vec::new();
+    for i in 0..table.columns.len() {
+        if let Some(seq) = super::sequence_ddl::auto_increment_counter(txn, table, i)? {
+            out.push((i, seq.counter()));
+        }
+    }
+    Ok(out)
+}
+
+/// MySQL's AUTO_INCREMENT rule for one value: NULL or 0 takes the counter's next value
+/// (returned, to report as the statement's insert id); any other value moves the counter
+/// past it and is kept (0 is returned).
+fn auto_increment(
+    v: &mut Value,
+    seq: &super::sequence::SeqRef,
+    services: &super::sequence::Services,
+) -> Result<u64> {
+    let given = match &*v {
+        Value::Null => None,
+        Value::Text(s) => s.trim().parse::<i64>().ok().filter(|n| *n != 0),
+        Value::Float32(_) | Value::Float64(_) | Value::Numeric(_) => {
+            match cast(v, &DataType::BigInt, CastMode::Explicit)? {
+                Value::Int64(0) => None,
+                other => other.as_i64(),
+            }
+        }
+        other => other.as_i64().filter(|n| *n != 0),
+    };
+    match given {
+        Some(n) => {
+            services.sequences.observe(seq, n)?;
+            Ok(0)
+        }
+        None => {
+            let n = services.sequences.next(seq, None)?;
+            *v = Value::Int64(n);
+            Ok(u64::try_from(n).unwrap_or(0))
+        }
+    }
 }
 
 /// The pieces of an [`ExecCtx`] other than the transaction (which the write borrows
@@ -427,18 +509,21 @@ pub struct CtxParams<'a> {
     pub database: &'a crate::catalog::DatabaseDef,
     pub user: &'a str,
     pub cancel: &'a std::sync::atomic::AtomicBool,
+    pub services: super::sequence::Services<'a>,
 }
 
 impl<'a> CtxParams<'a> {
-    fn ctx<'t>(&'t self, txn: &'t Txn) -> ExecCtx<'t> {
-        ExecCtx::new(
+    pub(super) fn ctx<'t>(&'t self, txn: &'t Txn) -> ExecCtx<'t> {
+        let mut ctx = ExecCtx::new(
             txn,
             self.params,
             self.semantics,
             self.database,
             self.user,
             self.cancel,
-        )
+        );
+        ctx.services = Some(self.services);
+        ctx
     }
 }
 
@@ -493,7 +578,12 @@ pub fn index_key(index: &IndexDef, row: &[Value], pk: &[u8]) -> Vec<u8> {
     k
 }
 
-fn insert_indexes(txn: &mut Txn, table: &TableDef, row: &[Value], key: &[u8]) -> Result<()> {
+pub(super) fn insert_indexes(
+    txn: &mut Txn,
+    table: &TableDef,
+    row: &[Value],
+    key: &[u8],
+) -> Result<()> {
     let pk = pk_bytes(table, key);
     for idx in table.indexes.iter().filter(|i| !i.primary) {
         let k = index_key(idx, row, pk);
@@ -505,7 +595,12 @@ fn insert_indexes(txn: &mut Txn, table: &TableDef, row: &[Value], key: &[u8]) ->
     Ok(())
 }
 
-fn delete_indexes(txn: &mut Txn, table: &TableDef, row: &[Value], key: &[u8]) -> Result<()> {
+pub(super) fn delete_indexes(
+    txn: &mut Txn,
+    table: &TableDef,
+    row: &[Value],
+    key: &[u8],
+) -> Result<()> {
     let pk = pk_bytes(table, key);
     for idx in table.indexes.iter().filter(|i| !i.primary) {
         txn.delete(index_key(idx, row, pk))?;

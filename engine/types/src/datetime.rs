@@ -67,11 +67,20 @@ pub(crate) fn format_timestamp(micros: i64, out: &mut String) {
         Some(d) => (d.to_string(), " BC"),
         None => (date, ""),
     };
-    let secs = of_day / 1_000_000;
-    let frac = of_day % 1_000_000;
+    let _ = write!(out, "{date} ");
+    format_time(of_day, out);
+    out.push_str(bc);
+}
+
+/// `HH:MM:SS[.ffffff]` for microseconds since midnight, trailing zeros of the fraction
+/// trimmed (PostgreSQL's `time_out`).
+pub(crate) fn format_time(of_day: i64, out: &mut String) {
+    use std::fmt::Write;
+    let secs = of_day.div_euclid(1_000_000);
+    let frac = of_day.rem_euclid(1_000_000);
     let _ = write!(
         out,
-        "{date} {:02}:{:02}:{:02}",
+        "{:02}:{:02}:{:02}",
         secs / 3600,
         secs / 60 % 60,
         secs % 60
@@ -81,7 +90,6 @@ pub(crate) fn format_timestamp(micros: i64, out: &mut String) {
         out.push('.');
         out.push_str(digits.trim_end_matches('0'));
     }
-    out.push_str(bc);
 }
 
 #[cfg(test)]
@@ -109,5 +117,18 @@ mod tests {
         s.clear();
         format_date(i64::from(days_from_ymd(0, 1, 1).unwrap_or(0)), &mut s);
         assert_eq!(s, "0001-01-01 BC");
+    }
+
+    #[test]
+    fn times_format() {
+        let mut s = String::new();
+        format_time(0, &mut s);
+        assert_eq!(s, "00:00:00");
+        s.clear();
+        format_time(MICROS_PER_DAY - 1, &mut s);
+        assert_eq!(s, "23:59:59.999999");
+        s.clear();
+        format_time(3_723_500_000, &mut s);
+        assert_eq!(s, "01:02:03.5");
     }
 }

@@ -22,6 +22,7 @@ const TAG_TEXT: u8 = 0x30;
 const TAG_BYTES: u8 = 0x40;
 const TAG_DATE: u8 = 0x50;
 const TAG_TIMESTAMP: u8 = 0x51;
+const TAG_TIME: u8 = 0x52;
 const TAG_ARRAY: u8 = 0x60;
 /// Within an array: marks "another element follows" (the end marker is 0x00, so that a
 /// shorter array sorts before a longer one with the same prefix).
@@ -55,6 +56,10 @@ pub fn encode(v: &Value, out: &mut Vec<u8>) {
         }
         Value::Timestamp(t) => {
             out.push(TAG_TIMESTAMP);
+            out.extend_from_slice(&((*t as u64) ^ (1 << 63)).to_be_bytes());
+        }
+        Value::Time(t) => {
+            out.push(TAG_TIME);
             out.extend_from_slice(&((*t as u64) ^ (1 << 63)).to_be_bytes());
         }
         Value::Array(items) => {
@@ -207,6 +212,7 @@ pub fn decode(input: &mut &[u8]) -> Result<Value, KeyError> {
         TAG_TIMESTAMP => {
             Value::Timestamp((u64::from_be_bytes(take_array(input)?) ^ (1 << 63)) as i64)
         }
+        TAG_TIME => Value::Time((u64::from_be_bytes(take_array(input)?) ^ (1 << 63)) as i64),
         TAG_ARRAY => {
             let mut items = Vec::new();
             loop {

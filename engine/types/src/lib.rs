@@ -72,7 +72,7 @@ impl TypeError {
     pub fn sqlstate(&self) -> &'static str {
         match self {
             TypeError::InvalidText { type_name, .. }
-                if type_name == "date" || type_name == "timestamp" =>
+                if type_name == "date" || type_name == "timestamp" || type_name == "time" =>
             {
                 "22007"
             }

@@ -3,7 +3,7 @@
 //! Every protocol that sends text, `||` with non-text operands and casts to text all go
 //! through here, so that a value prints the same way everywhere.
 
-use crate::datetime::{format_date, format_timestamp};
+use crate::datetime::{format_date, format_time, format_timestamp};
 use crate::Value;
 use std::fmt::Write;
 
@@ -49,6 +49,7 @@ pub fn write_text(v: &Value, out: &mut String) -> bool {
         }
         Value::Date(d) => format_date(i64::from(*d), out),
         Value::Timestamp(t) => format_timestamp(*t, out),
+        Value::Time(t) => format_time(*t, out),
         Value::Array(items) => crate::array::write_array_text(items, out, &mut to_text),
     }
     true

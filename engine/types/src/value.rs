@@ -25,6 +25,9 @@ pub enum Value {
     /// A one-dimensional array, lower bound 1; elements are scalar values or NULL (see
     /// [`crate::array`]).
     Array(Vec<Value>),
+    /// Time of day: microseconds since midnight, `0 ≤ t < 86_400_000_000`. Last, so that
+    /// the encodings of the older variants do not move.
+    Time(i64),
 }
 
 impl Value {
@@ -51,6 +54,7 @@ impl Value {
             Value::Bytes(_) => DataType::Bytea,
             Value::Date(_) => DataType::Date,
             Value::Timestamp(_) => DataType::Timestamp,
+            Value::Time(_) => DataType::Time,
             Value::Array(items) => DataType::Array(
                 items
                     .iter()

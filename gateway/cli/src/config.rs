@@ -89,12 +89,16 @@ pub struct MysqlSection {
     pub pid_file: Option<PathBuf>,
 }
 
-/// `[firebird]`: the Firebird gateway (not built yet).
+/// `[firebird]`: the Firebird gateway.
 #[derive(Debug, Default, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FirebirdSection {
     /// Client port.
     pub port: Option<u16>,
+    /// The dialect plugin.
+    pub plugin: Option<PathBuf>,
+    /// Pid file (for `rosetta reload`; `up` always uses RUN_DIR/gateway-firebird.pid).
+    pub pid_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -133,6 +137,8 @@ impl Config {
             &mut self.postgres.pid_file,
             &mut self.mysql.plugin,
             &mut self.mysql.pid_file,
+            &mut self.firebird.plugin,
+            &mut self.firebird.pid_file,
         ];
         for field in fields {
             if let Some(p) = field.as_mut() {
@@ -202,7 +208,8 @@ mod tests {
         let my = &c.mysql;
         assert!(my.port.is_some() && my.plugin.is_some());
         assert!(my.default_database.is_some() && my.pid_file.is_some());
-        assert!(c.firebird.port.is_some());
+        assert!(c.firebird.port.is_some() && c.firebird.plugin.is_some());
+        assert!(c.firebird.pid_file.is_some());
     }
 
     #[test]

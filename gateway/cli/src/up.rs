@@ -31,6 +31,8 @@ use crate::config::{pick, Config};
 const PG_PLUGIN_FILE: &str = "librosetta_plugin_postgres.so";
 /// File name of the MySQL dialect plugin.
 const MYSQL_PLUGIN_FILE: &str = "librosetta_plugin_mysql.so";
+/// File name of the Firebird dialect plugin.
+const FIREBIRD_PLUGIN_FILE: &str = "librosetta_plugin_firebird.so";
 /// How long the engine may take to open its socket.
 const ENGINE_START_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a gateway may take to listen.
@@ -50,6 +52,8 @@ pub const DEFAULT_LISTEN: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 pub const DEFAULT_PG_PORT: u16 = 15432;
 /// Default MySQL protocol port.
 pub const DEFAULT_MYSQL_PORT: u16 = 13306;
+/// Default Firebird protocol port.
+pub const DEFAULT_FIREBIRD_PORT: u16 = 13050;
 /// Default seconds running statements get on SIGTERM.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: u64 = 10;
 
@@ -68,7 +72,7 @@ pub struct UpArgs {
     /// MySQL protocol port [default: 13306].
     #[arg(long, env = "ROSETTA_MYSQL_PORT", value_name = "N")]
     mysql_port: Option<u16>,
-    /// Firebird protocol port (the Firebird gateway is not built yet: nothing is opened).
+    /// Firebird protocol port [default: 13050].
     #[arg(long, env = "ROSETTA_FIREBIRD_PORT", value_name = "N")]
     firebird_port: Option<u16>,
     /// Directory holding the dialect plugins [default: next to the executable, or deps/].
@@ -80,6 +84,9 @@ pub struct UpArgs {
     /// The MySQL dialect plugin [default: librosetta_plugin_mysql.so in the plugin dir].
     #[arg(long, env = "ROSETTA_MYSQL_PLUGIN", value_name = "PATH")]
     mysql_plugin: Option<PathBuf>,
+    /// The Firebird dialect plugin [default: librosetta_plugin_firebird.so in the plugin dir].
+    #[arg(long, env = "ROSETTA_FIREBIRD_PLUGIN", value_name = "PATH")]
+    firebird_plugin: Option<PathBuf>,
     /// The engine's Unix socket [default: DIR/engine.sock].
     #[arg(long, env = "ROSETTA_ENGINE_SOCKET", value_name = "PATH")]
     engine_socket: Option<PathBuf>,
@@ -114,8 +121,10 @@ pub struct UpSettings {
     pub(crate) pg_port: u16,
     /// MySQL protocol port.
     pub(crate) mysql_port: u16,
-    /// Firebird port requested (reported only).
+    /// Firebird protocol port, if not the default.
     pub(crate) firebird_port: Option<u16>,
+    /// The Firebird plugin, if given by path.
+    pub(crate) firebird_plugin: Option<PathBuf>,
     /// Where to look for plugins not given by path.
     pub(crate) plugin_dir: Option<PathBuf>,
     /// The PostgreSQL plugin, if given by path.
@@ -166,6 +175,9 @@ impl UpArgs {
             plugin_dir: self.plugin_dir.or_else(|| file.plugin_dir.clone()),
             pg_plugin: self.pg_plugin.or_else(|| file.postgres.plugin.clone()),
             mysql_plugin: self.mysql_plugin.or_else(|| file.mysql.plugin.clone()),
+            firebird_plugin: self
+                .firebird_plugin
+                .or_else(|| file.firebird.plugin.clone()),
             engine_socket: self.engine_socket.or_else(|| file.engine.socket.clone()),
             run_dir: self.run_dir.or_else(|| file.run_dir.clone()),
             admin_user: pick(self.admin_user, file.admin_user.clone(), "admin".into()),
@@ -208,6 +220,12 @@ pub fn run(args: UpSettings) -> anyhow::Result<ExitCode> {
         Some(p) => p,
         None => find_plugin(&exe, args.plugin_dir.as_deref(), MYSQL_PLUGIN_FILE)?,
     };
+    // The Firebird gateway is optional: without its plugin `up` says so and goes on.
+    let firebird_plugin = match args.firebird_plugin {
+        Some(p) => Some(p),
+        None => find_plugin(&exe, args.plugin_dir.as_deref(), FIREBIRD_PLUGIN_FILE).ok(),
+    }
+    .filter(|p| p.is_file());
     for p in [&plugin, &mysql_plugin] {
         if !p.is_file() {
             bail!("plugin {} not found", p.display());
@@ -247,6 +265,13 @@ pub fn run(args: UpSettings) -> anyhow::Result<ExitCode> {
     std::net::TcpListener::bind(mysql_addr)
         .map_err(|e| listen_error(args.listen, args.mysql_port, e))?;
 
+    let firebird_port = args.firebird_port.unwrap_or(DEFAULT_FIREBIRD_PORT);
+    let firebird_addr = SocketAddr::new(args.listen, firebird_port);
+    if firebird_plugin.is_some() {
+        std::net::TcpListener::bind(firebird_addr)
+            .map_err(|e| listen_error(args.listen, firebird_port, e))?;
+    }
+
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -260,7 +285,8 @@ pub fn run(args: UpSettings) -> anyhow::Result<ExitCode> {
         pg_addr,
         mysql_plugin,
         mysql_addr,
-        firebird_port: args.firebird_port,
+        firebird_plugin,
+        firebird_addr,
         admin_user: args.admin_user,
         admin_password: args.admin_password,
         shutdown_timeout: args.shutdown_timeout,
@@ -279,7 +305,8 @@ struct Plan {
     pg_addr: SocketAddr,
     mysql_plugin: PathBuf,
     mysql_addr: SocketAddr,
-    firebird_port: Option<u16>,
+    firebird_plugin: Option<PathBuf>,
+    firebird_addr: SocketAddr,
     admin_user: String,
     admin_password: Option<String>,
     shutdown_timeout: u64,
@@ -594,6 +621,44 @@ async fn supervise(plan: Plan) -> anyhow::Result<ExitCode> {
             )),
         };
     }
+    if let (None, Some(firebird_plugin)) = (&failure, &plan.firebird_plugin) {
+        let mut fb_args = plan.common_args();
+        fb_args.extend([
+            "gateway".into(),
+            "firebird".into(),
+            "--listen".into(),
+            plan.firebird_addr.to_string().into(),
+            "--engine-socket".into(),
+            plan.socket.clone().into_os_string(),
+            "--plugin".into(),
+            firebird_plugin.clone().into_os_string(),
+            "--shutdown-timeout".into(),
+            plan.shutdown_timeout.to_string().into(),
+            "--pid-file".into(),
+            crate::lifecycle::pid_file(&plan.run_dir, "firebird").into_os_string(),
+        ]);
+        gateways.push(spawn(&plan.exe, "firebird gateway", &fb_args, &[])?);
+        let probe = connect_addr(plan.firebird_addr);
+        let index = gateways.len() - 1;
+        let started = wait_ready(
+            &mut gateways[index],
+            &mut signals,
+            GATEWAY_START_TIMEOUT,
+            || async move { tokio::net::TcpStream::connect(probe).await.is_ok() },
+        )
+        .await;
+        failure = match started {
+            Startup::Ready => None,
+            Startup::Exited(status) => {
+                Some(format!("the firebird gateway failed to start ({status})"))
+            }
+            Startup::Interrupted => Some(String::new()),
+            Startup::TimedOut => Some(format!(
+                "the firebird gateway did not listen on {} in time",
+                plan.firebird_addr
+            )),
+        };
+    }
     if let Some(message) = failure {
         for g in &mut gateways {
             stop(g, plan.gateway_stop_timeout()).await;
@@ -632,9 +697,22 @@ async fn supervise(plan: Plan) -> anyhow::Result<ExitCode> {
             None => "-p".to_string(),
         }
     );
-    match plan.firebird_port {
-        Some(port) => println!("firebird  port {port} requested, but the Firebird gateway is not built yet; nothing is listening"),
-        None => println!("firebird  not built yet"),
+    match &plan.firebird_plugin {
+        Some(_) => {
+            let probe = connect_addr(plan.firebird_addr);
+            println!(
+                "firebird  {}  isql-fb -user {} {} {}/{}:rosetta",
+                plan.firebird_addr,
+                user,
+                match &password {
+                    Some(p) => format!("-password {p}"),
+                    None => "-password …".to_string(),
+                },
+                probe.ip(),
+                probe.port()
+            );
+        }
+        None => println!("firebird  not started: {FIREBIRD_PLUGIN_FILE} not found (build rosetta-plugin-firebird)"),
     }
     match &password {
         Some(p) => println!("admin user: {user}  password: {p}"),

@@ -3,6 +3,63 @@
 
 use opensrv_mysql::ErrorKind;
 
+/// An error to send to the client as an ERR packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MyError {
+    /// MySQL error number.
+    pub code: u16,
+    /// MySQL SQLSTATE (5 bytes).
+    pub sqlstate: [u8; 5],
+    /// Message text.
+    pub message: String,
+}
+
+impl MyError {
+    /// An error of a known MySQL kind.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        let mut sqlstate = *b"HY000";
+        if kind.sqlstate().len() == 5 {
+            sqlstate.copy_from_slice(kind.sqlstate());
+        }
+        Self {
+            code: kind as u16,
+            sqlstate,
+            message: message.into(),
+        }
+    }
+
+    /// An error from an engine or plugin SQLSTATE and message.
+    pub fn from_sqlstate(sqlstate: &str, message: &str) -> Self {
+        Self::new(error_kind(sqlstate, message), message)
+    }
+
+    /// MariaDB's 1927 / 70100: this session was ended by `KILL CONNECTION`.
+    pub fn connection_killed() -> Self {
+        Self {
+            code: 1927,
+            sqlstate: *b"70100",
+            message: "Connection was killed".into(),
+        }
+    }
+
+    /// 1053 / 08S01: the server is shutting down.
+    pub fn shutdown() -> Self {
+        Self::new(ErrorKind::ER_SERVER_SHUTDOWN, "Server shutdown in progress")
+    }
+}
+
+impl From<&rosetta_proto::EngineError> for MyError {
+    fn from(e: &rosetta_proto::EngineError) -> Self {
+        Self::from_sqlstate(&e.sqlstate, &e.message)
+    }
+}
+
+impl From<&rosetta_bytecode::CompileError> for MyError {
+    fn from(e: &rosetta_bytecode::CompileError) -> Self {
+        Self::from_sqlstate(&e.sqlstate, &e.message)
+    }
+}
+
 /// The MySQL error for an error with `sqlstate` and `message`.
 ///
 /// Codes clients branch on are exact (1146 unknown table, 1062 duplicate key, 1064 syntax,
@@ -54,5 +111,8 @@ mod tests {
         assert_eq!(error_kind("XX000", "") as u16, 1105);
         assert_eq!(error_kind("42P01", "").sqlstate(), b"42S02");
         assert_eq!(error_kind("23505", "").sqlstate(), b"23000");
+        assert_eq!(error_kind("57014", "") as u16, 1317);
+        let e = MyError::shutdown();
+        assert_eq!((e.code, &e.sqlstate), (1053, b"08S01"));
     }
 }

@@ -47,6 +47,8 @@ pub const VARCHAR: u32 = 1043;
 pub const DATE: u32 = 1082;
 /// OID of `timestamp` (without time zone).
 pub const TIMESTAMP: u32 = 1114;
+/// OID of `time` (without time zone).
+pub const TIME: u32 = 1083;
 /// OID of `numeric`.
 pub const NUMERIC: u32 = 1700;
 
@@ -118,7 +120,7 @@ pub fn oid(ty: &DataType) -> u32 {
         DataType::Bytea => BYTEA,
         DataType::Date => DATE,
         DataType::Timestamp => TIMESTAMP,
-        DataType::Time => 1083,
+        DataType::Time => TIME,
         DataType::Array(e) => array_oid(e),
     }
 }
@@ -167,7 +169,7 @@ pub fn type_size(ty: &DataType) -> i16 {
         DataType::Boolean => 1,
         DataType::SmallInt => 2,
         DataType::Integer | DataType::Real | DataType::Date => 4,
-        DataType::BigInt | DataType::Double | DataType::Timestamp => 8,
+        DataType::BigInt | DataType::Double | DataType::Timestamp | DataType::Time => 8,
         _ => -1,
     }
 }
@@ -203,6 +205,7 @@ pub fn data_type_from_oid(oid: u32) -> Result<Option<DataType>, WireTypeError> {
         VARCHAR => DataType::Varchar(None),
         DATE => DataType::Date,
         TIMESTAMP => DataType::Timestamp,
+        TIME => DataType::Time,
         NUMERIC => DataType::Numeric {
             precision: None,
             scale: None,
@@ -299,6 +302,7 @@ pub fn encode_binary(ty: &DataType, value: &Value) -> Result<Option<Vec<u8>>, Wi
         (DataType::Bytea, Value::Bytes(b)) => b.clone(),
         (DataType::Date, Value::Date(d)) => (d - PG_EPOCH_DAYS).to_be_bytes().to_vec(),
         (DataType::Timestamp, Value::Timestamp(t)) => (t - PG_EPOCH_MICROS).to_be_bytes().to_vec(),
+        (DataType::Time, Value::Time(t)) => t.to_be_bytes().to_vec(),
         (DataType::Array(e), Value::Array(items)) => array_send(e, items)?,
         _ => return Err(mismatch()),
     }))
@@ -308,8 +312,14 @@ pub fn encode_binary(ty: &DataType, value: &Value) -> Result<Option<Vec<u8>>, Wi
 pub fn decode_binary(ty: &DataType, data: &[u8]) -> Result<Value, WireTypeError> {
     let err = || WireTypeError::binary(ty);
     Ok(match ty {
-        // TODO(time): TIME values are not stored yet.
-        DataType::Time => return Err(err()),
+        // `time_send`: microseconds since midnight, as an int8.
+        DataType::Time => {
+            let t = i64::from_be_bytes(data.try_into().map_err(|_| err())?);
+            if !(0..86_400_000_000).contains(&t) {
+                return Err(WireTypeError::new("22008", "time out of range"));
+            }
+            Value::Time(t)
+        }
         DataType::Boolean => match data {
             [b] => Value::Bool(*b != 0),
             _ => return Err(err()),
@@ -642,6 +652,7 @@ mod tests {
             (DataType::Bytea, Value::Bytes(vec![0, 1, 255])),
             (DataType::Date, Value::Date(-1000)),
             (DataType::Timestamp, Value::Timestamp(1_700_000_000_123_456)),
+            (DataType::Time, Value::Time(45_296_500_000)),
         ];
         for (ty, v) in cases {
             let text = encode_text(&v).expect("not null");
@@ -704,6 +715,7 @@ mod tests {
             (DataType::Bytea, Value::Bytes(vec![1, 2, 3])),
             (DataType::Date, Value::Date(19_000)),
             (DataType::Timestamp, Value::Timestamp(-123_456_789)),
+            (DataType::Time, Value::Time(86_399_999_999)),
         ];
         for (ty, v) in cases {
             let bytes = encode_binary(&ty, &v).expect("encode").expect("not null");

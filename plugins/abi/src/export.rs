@@ -4,9 +4,10 @@
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use abi_stable::std_types::{RStr, RVec};
+use abi_stable::std_types::{RSlice, RStr, RVec};
 use rosetta_bytecode::{encode_output, CompileError, CompileOutput};
 
+use crate::blr::{encode_blr_output, BlrOutput};
 use crate::PluginInfo;
 
 /// Body of a plugin's `describe`: encodes `info()`; a panic yields empty bytes (which the
@@ -28,6 +29,23 @@ pub fn compile_bytes(sql: RStr<'_>, compile: fn(&str) -> CompileOutput) -> RVec<
     };
     let bytes = catch_unwind(AssertUnwindSafe(|| encode_output(&output))).unwrap_or_default();
     RVec::from(bytes)
+}
+
+/// Body of a plugin's `compile_blr`: runs `compile_blr` on the request bytes and encodes
+/// its output; a panic becomes a [`CompileError`] with SQLSTATE `XX000`.
+pub fn compile_blr_bytes(blr: RSlice<'_, u8>, compile_blr: fn(&[u8]) -> BlrOutput) -> RVec<u8> {
+    let blr = blr.as_slice();
+    let output = match catch_unwind(AssertUnwindSafe(|| compile_blr(blr))) {
+        Ok(output) => output,
+        Err(payload) => Some(Err(internal_error(&panic_message(payload.as_ref())))),
+    };
+    let bytes = catch_unwind(AssertUnwindSafe(|| encode_blr_output(&output))).unwrap_or_default();
+    RVec::from(bytes)
+}
+
+/// Body of `compile_blr` for a plugin without a BLR compiler: always `None`.
+pub fn no_blr_bytes(_blr: RSlice<'_, u8>) -> RVec<u8> {
+    RVec::from(encode_blr_output(&None))
 }
 
 /// The text of a panic payload (`&str` or `String`), or a placeholder.

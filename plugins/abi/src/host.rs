@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use abi_stable::library::{lib_header_from_path, LibraryError};
-use abi_stable::std_types::RStr;
+use abi_stable::std_types::{RSlice, RStr};
 use rosetta_bytecode::{decode_output, CompileOutput, MIN_VERSION, VERSION};
 
+use crate::blr::{decode_blr_output, BlrOutput};
 use crate::export::internal_error;
 use crate::{PluginInfo, PluginModRef};
 
@@ -136,6 +137,23 @@ impl Plugin {
         match decode_output(&bytes) {
             Ok(output) => output,
             Err(e) => Err(internal_error(&format!("undecodable compile output: {e}"))),
+        }
+    }
+}
+
+impl Plugin {
+    /// Compiles a Firebird BLR request (`op_compile`) through the plugin. `None` when the
+    /// plugin has no BLR compiler — it predates the optional `compile_blr` entry or its
+    /// dialect has no BLR. Undecodable output becomes a compile error with SQLSTATE
+    /// `XX000`.
+    pub fn compile_blr(&self, blr: &[u8]) -> BlrOutput {
+        let compile_blr = self.module.compile_blr()?;
+        let bytes = compile_blr(RSlice::from_slice(blr));
+        match decode_blr_output(&bytes) {
+            Ok(output) => output,
+            Err(e) => Some(Err(internal_error(&format!(
+                "undecodable compile_blr output: {e}"
+            )))),
         }
     }
 }

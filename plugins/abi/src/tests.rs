@@ -64,3 +64,24 @@ fn plugin_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Plugin>();
 }
+
+fn panicking_blr(_: &[u8]) -> blr::BlrOutput {
+    panic!("blr boom")
+}
+
+#[test]
+fn compile_blr_bytes_turns_a_panic_into_xx000() {
+    use abi_stable::std_types::RSlice;
+    let bytes = compile_blr_bytes(RSlice::from_slice(&[5, 2]), panicking_blr);
+    let output = blr::decode_blr_output(&bytes).unwrap();
+    let err = output.expect("answered").unwrap_err();
+    assert_eq!(err.sqlstate, "XX000");
+    assert_eq!(err.message, "internal error in plugin: blr boom");
+}
+
+#[test]
+fn plugins_without_a_blr_compiler_answer_none() {
+    use abi_stable::std_types::RSlice;
+    let bytes = no_blr_bytes(RSlice::from_slice(&[5, 2]));
+    assert_eq!(blr::decode_blr_output(&bytes), Ok(None));
+}

@@ -62,6 +62,11 @@ pub struct Semantics {
     pub integer_division_truncates: bool,
     /// Division by zero raises an error (PostgreSQL) rather than yielding NULL (MySQL).
     pub division_by_zero_errors: bool,
+    /// A failed statement inside a transaction undoes only itself and the transaction
+    /// goes on (MySQL, Firebird), rather than failing the whole transaction until
+    /// ROLLBACK (PostgreSQL's 25P02). Added in v1 without a version bump.
+    #[serde(default)]
+    pub statement_errors_keep_transaction: bool,
 }
 
 impl Semantics {
@@ -73,18 +78,21 @@ impl Semantics {
                 null_concat_is_null: true,
                 integer_division_truncates: true,
                 division_by_zero_errors: true,
+                statement_errors_keep_transaction: false,
             },
             Dialect::Mysql => Self {
                 ident_fold: IdentFold::Preserve,
                 null_concat_is_null: true,
                 integer_division_truncates: false,
                 division_by_zero_errors: false,
+                statement_errors_keep_transaction: true,
             },
             Dialect::Firebird => Self {
                 ident_fold: IdentFold::Upper,
                 null_concat_is_null: true,
                 integer_division_truncates: true,
                 division_by_zero_errors: true,
+                statement_errors_keep_transaction: true,
             },
         }
     }

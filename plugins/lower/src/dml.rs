@@ -3,6 +3,8 @@
 use rosetta_bytecode as bc;
 use sqlparser::ast;
 
+use rosetta_bytecode::CompileError;
+
 use crate::{reject, unsupported, DialectLowering, LowerQuery, Result};
 
 /// Shared lowering of `INSERT`, `UPDATE` and `DELETE`, provided for every [`DialectLowering`].
@@ -50,7 +52,6 @@ pub trait LowerDml: LowerQuery {
         reject(!after_columns.is_empty(), "INSERT … PARTITION columns")?;
         reject(overriding.is_some(), "INSERT … OVERRIDING")?;
         reject(*has_table_keyword, "INSERT INTO TABLE")?;
-        reject(on.is_some(), "INSERT … ON CONFLICT")?;
         reject(output.is_some(), "OUTPUT")?;
         reject(*replace_into, "REPLACE INTO")?;
         reject(priority.is_some(), "INSERT priorities")?;
@@ -82,14 +83,102 @@ pub trait LowerDml: LowerQuery {
                 None => bc::InsertSource::Query(Box::new(self.query(query)?)),
             },
         };
+        let upsert = on.as_ref().map(|on| self.upsert(on)).transpose()?;
         let returning = self.returning(returning)?;
         Ok(bc::Statement::Insert(Box::new(bc::Insert {
             table,
             columns,
             source,
             returning,
-            upsert: None,
+            upsert,
         })))
+    }
+
+    /// PostgreSQL's `ON CONFLICT [(cols)] DO NOTHING | DO UPDATE SET … [WHERE …]` and
+    /// MySQL's `ON DUPLICATE KEY UPDATE col = expr, …`, where `VALUES(col)` is the row
+    /// proposed for insertion (`excluded.col`).
+    fn upsert(&mut self, on: &ast::OnInsert) -> Result<bc::Upsert> {
+        match on {
+            ast::OnInsert::DuplicateKeyUpdate(assignments) => {
+                let rewritten = assignments
+                    .iter()
+                    .map(|a| {
+                        Ok(ast::Assignment {
+                            target: a.target.clone(),
+                            value: values_to_excluded(&a.value)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(bc::Upsert {
+                    match_columns: Vec::new(),
+                    action: bc::UpsertAction::Update {
+                        assignments: self.assignments(&rewritten)?,
+                        filter: None,
+                    },
+                })
+            }
+            ast::OnInsert::OnConflict(ast::OnConflict {
+                conflict_target,
+                action,
+            }) => {
+                let match_columns = match conflict_target {
+                    None => Vec::new(),
+                    Some(ast::ConflictTarget::Columns { columns, predicate }) => {
+                        reject(predicate.is_some(), "ON CONFLICT (…) WHERE")?;
+                        columns.iter().map(Self::ident).collect()
+                    }
+                    Some(ast::ConflictTarget::OnConstraint(_)) => {
+                        return Err(unsupported("ON CONFLICT ON CONSTRAINT"))
+                    }
+                };
+                let action = match action {
+                    ast::OnConflictAction::DoNothing => bc::UpsertAction::Nothing,
+                    ast::OnConflictAction::DoUpdate(ast::DoUpdate {
+                        assignments,
+                        selection,
+                    }) => {
+                        if match_columns.is_empty() {
+                            return Err(CompileError {
+                                sqlstate: "42601".into(),
+                                message: "ON CONFLICT DO UPDATE requires inference \
+                                          specification or constraint name"
+                                    .into(),
+                                position: None,
+                            });
+                        }
+                        bc::UpsertAction::Update {
+                            assignments: self.assignments(assignments)?,
+                            filter: selection.as_ref().map(|e| self.expr(e)).transpose()?,
+                        }
+                    }
+                };
+                Ok(bc::Upsert {
+                    match_columns,
+                    action,
+                })
+            }
+            other => Err(unsupported(format!("INSERT … {other}"))),
+        }
+    }
+
+    /// The `SET col = expr, …` list of UPDATE and of an upsert.
+    fn assignments(&mut self, assignments: &[ast::Assignment]) -> Result<Vec<bc::Assignment>> {
+        assignments
+            .iter()
+            .map(|a| {
+                let ast::Assignment { target, value } = a;
+                let column = match target {
+                    ast::AssignmentTarget::ColumnName(name) => {
+                        Self::single_ident(name, "column in SET")?
+                    }
+                    ast::AssignmentTarget::Tuple(_) => return Err(unsupported("SET (a, b) = …")),
+                };
+                Ok(bc::Assignment {
+                    column,
+                    value: self.value_or_default(value)?,
+                })
+            })
+            .collect()
     }
 
     /// `UPDATE t [alias] SET col = expr, … [WHERE …] [RETURNING …]`.
@@ -120,22 +209,7 @@ pub trait LowerDml: LowerQuery {
         let ast::TableWithJoins { relation, joins } = table;
         reject(!joins.is_empty(), "UPDATE of a join")?;
         let (table, alias) = dml_target::<Self>(relation)?;
-        let assignments = assignments
-            .iter()
-            .map(|a| {
-                let ast::Assignment { target, value } = a;
-                let column = match target {
-                    ast::AssignmentTarget::ColumnName(name) => {
-                        Self::single_ident(name, "column in SET")?
-                    }
-                    ast::AssignmentTarget::Tuple(_) => return Err(unsupported("SET (a, b) = …")),
-                };
-                Ok(bc::Assignment {
-                    column,
-                    value: self.value_or_default(value)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let assignments = self.assignments(assignments)?;
         let filter = selection.as_ref().map(|e| self.expr(e)).transpose()?;
         let returning = self.returning(returning)?;
         Ok(bc::Statement::Update(Box::new(bc::Update {
@@ -198,6 +272,65 @@ pub trait LowerDml: LowerQuery {
             None => Ok(Vec::new()),
         }
     }
+}
+
+/// Rewrites MySQL's `VALUES(col)` (the value proposed for `col` in `INSERT … ON
+/// DUPLICATE KEY UPDATE`) to `excluded.col`, through the expression forms an assignment
+/// commonly uses; a `VALUES(…)` anywhere else is refused rather than misread.
+fn values_to_excluded(expr: &ast::Expr) -> Result<ast::Expr> {
+    use ast::Expr as E;
+    let rec = |e: &ast::Expr| values_to_excluded(e).map(Box::new);
+    Ok(match expr {
+        E::Function(f) if f.name.to_string().eq_ignore_ascii_case("values") => {
+            let column = match &f.args {
+                ast::FunctionArguments::List(list) => match list.args.as_slice() {
+                    [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(E::Identifier(c)))] => {
+                        Some(c.clone())
+                    }
+                    [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(
+                        E::CompoundIdentifier(parts),
+                    ))] => parts.last().cloned(),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let column =
+                column.ok_or_else(|| unsupported("VALUES() of something other than a column"))?;
+            E::CompoundIdentifier(vec![ast::Ident::new("excluded"), column])
+        }
+        E::BinaryOp { left, op, right } => E::BinaryOp {
+            left: rec(left)?,
+            op: op.clone(),
+            right: rec(right)?,
+        },
+        E::UnaryOp { op, expr } => E::UnaryOp {
+            op: *op,
+            expr: rec(expr)?,
+        },
+        E::Nested(e) => E::Nested(rec(e)?),
+        E::IsNull(e) => E::IsNull(rec(e)?),
+        E::IsNotNull(e) => E::IsNotNull(rec(e)?),
+        E::Function(f) => {
+            let mut f = f.clone();
+            if let ast::FunctionArguments::List(list) = &mut f.args {
+                for arg in list.args.iter_mut() {
+                    if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = arg {
+                        *e = values_to_excluded(e)?;
+                    } else if arg.to_string().to_ascii_uppercase().contains("VALUES(") {
+                        return Err(unsupported("VALUES() in this position"));
+                    }
+                }
+            }
+            E::Function(f)
+        }
+        other => {
+            let text = other.to_string().to_ascii_uppercase();
+            if text.contains("VALUES(") || text.contains("VALUES (") {
+                return Err(unsupported("VALUES() in this position"));
+            }
+            other.clone()
+        }
+    })
 }
 
 /// The `VALUES` of `INSERT … VALUES`, when the source is exactly that (no `ORDER BY`,

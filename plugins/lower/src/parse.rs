@@ -31,6 +31,19 @@ pub fn parse(
     dialect: &dyn Dialect,
     rewrite: impl FnOnce(Vec<TokenWithSpan>) -> Vec<TokenWithSpan>,
 ) -> Result<Vec<Statement>, CompileError> {
+    parse_with(sql, dialect, rewrite, |parser| parser.parse_statements())
+}
+
+/// Like [`parse`], but hands the bounded, rewritten token stream to `drive`, which runs
+/// `sqlparser`'s public parser pieces itself (a dialect with statements `sqlparser` does
+/// not know, such as Firebird's, dispatches those before falling back to
+/// `Parser::parse_statement`). Parser errors are reported as by [`parse`].
+pub fn parse_with<T>(
+    sql: &str,
+    dialect: &dyn Dialect,
+    rewrite: impl FnOnce(Vec<TokenWithSpan>) -> Vec<TokenWithSpan>,
+    drive: impl FnOnce(&mut Parser<'_>) -> Result<T, ParserError>,
+) -> Result<T, CompileError> {
     if sql.len() > MAX_SQL_BYTES {
         return Err(CompileError {
             sqlstate: "54000".into(),
@@ -61,18 +74,17 @@ pub fn parse(
         })?;
     check_operator_chains(&tokens)?;
     let tokens = rewrite(tokens);
-    Parser::new(dialect)
+    let mut parser = Parser::new(dialect)
         .with_recursion_limit(MAX_NESTING)
-        .with_tokens_with_locations(tokens)
-        .parse_statements()
-        .map_err(|e| {
-            // Tokenizing succeeded once, so it succeeds again; the tokens are only needed
-            // to name the offending one.
-            let tokens = Tokenizer::new(dialect, sql)
-                .tokenize_with_location()
-                .unwrap_or_default();
-            parser_error(sql, &tokens, e)
-        })
+        .with_tokens_with_locations(tokens);
+    drive(&mut parser).map_err(|e| {
+        // Tokenizing succeeded once, so it succeeds again; the tokens are only needed
+        // to name the offending one.
+        let tokens = Tokenizer::new(dialect, sql)
+            .tokenize_with_location()
+            .unwrap_or_default();
+        parser_error(sql, &tokens, e)
+    })
 }
 
 /// Rejects token streams whose infix-operator chains would build trees deeper than

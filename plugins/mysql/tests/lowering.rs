@@ -172,7 +172,10 @@ fn session_settings() {
 #[test]
 fn unsupported_is_refused_not_dropped() {
     for sql in [
-        "CREATE TABLE t (a INT AUTO_INCREMENT PRIMARY KEY)",
+        "CREATE TABLE t (a VARCHAR(3) AUTO_INCREMENT PRIMARY KEY)",
+        "CREATE TABLE t (a INT AUTO_INCREMENT, b INT AUTO_INCREMENT)",
+        "CREATE TABLE t (a INT) DEFAULT CHARSET=latin1",
+        "CREATE TABLE t (a INT) AUTO_INCREMENT=5",
         "CREATE TABLE t (a ENUM('x'))",
         "SET NAMES latin1",
         "SELECT @x",
@@ -181,4 +184,50 @@ fn unsupported_is_refused_not_dropped() {
         let err = compile(sql).expect_err(sql);
         assert_eq!(err.sqlstate, "0A000", "{sql}: {err:?}");
     }
+}
+
+#[test]
+fn auto_increment_and_table_options() {
+    let p = one(
+        "CREATE TABLE sbtest1 (id INTEGER NOT NULL AUTO_INCREMENT, k INTEGER DEFAULT '0' NOT NULL, \
+         PRIMARY KEY (id)) ENGINE = innodb DEFAULT CHARSET=utf8mb4 COLLATE utf8mb4_general_ci",
+    );
+    let Statement::CreateTable(t) = p.statement else {
+        panic!("not CREATE TABLE")
+    };
+    assert!(t.columns[0].auto_increment && t.columns[0].not_null);
+    assert!(!t.columns[1].auto_increment);
+}
+
+#[test]
+fn kill_and_session_functions() {
+    assert_eq!(
+        one("KILL QUERY 42").statement,
+        Statement::Kill {
+            session_id: 42,
+            query_only: true
+        }
+    );
+    assert_eq!(
+        one("KILL 7").statement,
+        Statement::Kill {
+            session_id: 7,
+            query_only: false
+        }
+    );
+    let q = query("SELECT LAST_INSERT_ID(), CONNECTION_ID()");
+    let bc::SetExpr::Select(select) = q.body else {
+        panic!("not a select")
+    };
+    let bc::SelectItem::Expr {
+        expr: Expr::Function(f),
+        ..
+    } = &select.projection[0]
+    else {
+        panic!("not a call")
+    };
+    assert_eq!(
+        (f.namespace.as_str(), f.name.as_str()),
+        ("mysql", "last_insert_id")
+    );
 }

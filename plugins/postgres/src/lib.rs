@@ -25,6 +25,10 @@ pub fn compile(sql: &str) -> CompileOutput {
         let statement = lower::maint::vacuum(sql)?;
         return Ok(vec![Program::new(Dialect::Postgres, statement)]);
     }
+    if lower::sequence::is_alter_sequence(sql) {
+        let statement = lower::sequence::alter_sequence(sql)?;
+        return Ok(vec![Program::new(Dialect::Postgres, statement)]);
+    }
     let statements = parse::parse(sql)?;
     if statements.is_empty() {
         return Ok(vec![Program::new(Dialect::Postgres, Statement::Empty)]);

@@ -119,8 +119,20 @@ fn unsupported_expressions() {
 fn unsupported_dml() {
     for (sql, needle) in [
         (
-            "INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING",
-            "ON CONFLICT",
+            "INSERT INTO t VALUES (1) ON CONFLICT ON CONSTRAINT t_pkey DO NOTHING",
+            "ON CONFLICT ON CONSTRAINT",
+        ),
+        (
+            "INSERT INTO t VALUES (1) ON CONFLICT (a) WHERE a > 0 DO NOTHING",
+            "ON CONFLICT (…) WHERE",
+        ),
+        ("SELECT nextval(a) FROM t", "string constant"),
+        ("ALTER SEQUENCE s RESTART", "RESTART without a value"),
+        ("CREATE SEQUENCE s CYCLE", "sequence option"),
+        ("CREATE TEMPORARY SEQUENCE s", "TEMPORARY"),
+        (
+            "CREATE TABLE t (a time with time zone)",
+            "TIME WITH TIME ZONE",
         ),
         ("INSERT INTO t AS x VALUES (1)", "AS alias"),
         (
@@ -159,8 +171,7 @@ fn unsupported_ddl() {
             "CREATE TABLE t (a int) WITH (fillfactor = 70, toast_tuple_target = 128)",
             "storage parameter",
         ),
-        ("CREATE TABLE t (a serial)", "type"),
-        ("CREATE TABLE t (a bigserial)", "type"),
+        ("SELECT 1::serial", "type serial"),
         ("CREATE TABLE t (a int REFERENCES s (b))", "REFERENCES"),
         ("CREATE TABLE t (a int CHECK (a > 0))", "CHECK"),
         (
@@ -220,7 +231,7 @@ fn unsupported_ddl() {
             "ALTER TABLE",
         ),
         ("CREATE SCHEMA s", "CREATE SCHEMA"),
-        ("CREATE SEQUENCE s", "CREATE SEQUENCE"),
+        ("CREATE SEQUENCE s OWNED BY t.a", "OWNED BY"),
         ("GRANT SELECT ON t TO u", "GRANT"),
     ] {
         unsupported(sql, needle);

@@ -33,8 +33,14 @@ pub fn cast(v: &Value, to: &DataType, mode: CastMode) -> Result<Value> {
     }
     let cannot = || cannot_cast(v, to);
     Ok(match to {
-        // TODO(time): values of type TIME are not stored yet.
-        DataType::Time => return Err(cannot()),
+        DataType::Time => Value::Time(match v {
+            // Values from outside (a gateway's binary input) are checked too.
+            Value::Time(t) if (0..MICROS_PER_DAY).contains(t) => *t,
+            Value::Time(_) => return Err(TypeError::OutOfRange("time".into())),
+            Value::Timestamp(t) => split_timestamp(*t).1,
+            Value::Text(s) => parse::parse_time(s)?,
+            _ => return Err(cannot()),
+        }),
         DataType::Boolean => Value::Bool(match v {
             Value::Bool(b) => *b,
             Value::Text(s) => parse::parse_bool(s)?,

@@ -324,16 +324,23 @@ fn fields(text: &str) -> Option<Fields> {
         .or_else(|| s.strip_prefix('t'))
         .unwrap_or(s)
         .trim_start();
-    let hour = take_number(&mut s, 2)?;
-    expect(&mut s, ':')?;
-    let minute = take_number(&mut s, 2)?;
+    f.time = Some(time_fields(&mut s)?);
+    Some(f)
+}
+
+/// Parses `HH:MM[:SS[.f]]` and an optional (ignored) time zone, which must end the text:
+/// hours, minutes, seconds and microseconds (a seventh fraction digit rounds).
+fn time_fields(s: &mut &str) -> Option<(u32, u32, u32, u32)> {
+    let hour = take_number(s, 2)?;
+    expect(s, ':')?;
+    let minute = take_number(s, 2)?;
     let (mut second, mut micros) = (0, 0);
-    if expect(&mut s, ':').is_some() {
-        second = take_number(&mut s, 2)?;
-        if expect(&mut s, '.').is_some() {
+    if expect(s, ':').is_some() {
+        second = take_number(s, 2)?;
+        if expect(s, '.').is_some() {
             let len = s.bytes().take_while(u8::is_ascii_digit).count();
             let (digits, rest) = s.split_at(len);
-            s = rest;
+            *s = rest;
             for i in 0..6 {
                 micros = micros * 10 + digits.as_bytes().get(i).map_or(0, |d| u32::from(d - b'0'));
             }
@@ -342,7 +349,7 @@ fn fields(text: &str) -> Option<Fields> {
             }
         }
     }
-    // A time zone is accepted and ignored, as for PostgreSQL's timestamp without time zone.
+    // A time zone is accepted and ignored, as for PostgreSQL's types without time zone.
     let tz = s.trim_start();
     let tz_ok = tz.is_empty()
         || tz.eq_ignore_ascii_case("z")
@@ -353,8 +360,34 @@ fn fields(text: &str) -> Option<Fields> {
     if !tz_ok {
         return None;
     }
-    f.time = Some((hour, minute, second, micros));
-    Some(f)
+    *s = "";
+    Some((hour, minute, second, micros))
+}
+
+/// Microseconds into the day of checked time fields; a fraction that rounds up to the
+/// next second carries. `None` when a field is out of range or the result reaches 24:00.
+fn micros_of_day((h, m, s, us): (u32, u32, u32, u32)) -> Option<i64> {
+    if h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    let t = ((i64::from(h) * 60 + i64::from(m)) * 60 + i64::from(s)) * 1_000_000 + i64::from(us);
+    (t < MICROS_PER_DAY).then_some(t)
+}
+
+/// `time_in`: `HH:MM[:SS[.ffffff]]`, or a timestamp whose time part is taken; the result
+/// is microseconds since midnight (below 24:00:00).
+pub(crate) fn parse_time(text: &str) -> Result<i64> {
+    let trimmed = text.trim();
+    let parts = if trimmed.len() > 4 && trimmed.as_bytes().get(4) == Some(&b'-') {
+        fields(trimmed).and_then(|f| f.time)
+    } else if trimmed.eq_ignore_ascii_case("allballs") {
+        Some((0, 0, 0, 0))
+    } else {
+        let mut s = trimmed;
+        time_fields(&mut s)
+    };
+    let parts = parts.ok_or_else(|| invalid("time", text))?;
+    micros_of_day(parts).ok_or_else(|| TypeError::DateTimeOutOfRange(text.into()))
 }
 
 /// The day number of the date fields, or the "out of range" error.

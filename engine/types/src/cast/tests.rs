@@ -255,6 +255,24 @@ fn dates_and_timestamps() {
 }
 
 #[test]
+fn times() {
+    assert_eq!(lit("13:14", DataType::Time), "13:14:00");
+    assert_eq!(lit(" 01:02:03.25 ", DataType::Time), "01:02:03.25");
+    assert_eq!(lit("23:59:59.9999994", DataType::Time), "23:59:59.999999");
+    assert_eq!(lit("04:05:06+02", DataType::Time), "04:05:06");
+    assert_eq!(lit("2024-01-02 03:04:05", DataType::Time), "03:04:05");
+    assert_eq!(lit("allballs", DataType::Time), "00:00:00");
+    assert!(lit("24:00:00", DataType::Time).starts_with("ERROR: date/time field"));
+    assert!(lit("12:61", DataType::Time).starts_with("ERROR: date/time field"));
+    let e = parse_literal("noon", &DataType::Time).err();
+    assert_eq!(e.map(|e| e.sqlstate()), Some("22007"));
+    assert_eq!(ex(Value::Timestamp(-1), DataType::Time), "23:59:59.999999");
+    assert_eq!(ex(Value::Time(1_000_000), DataType::Text), "00:00:01");
+    assert!(ex(Value::Int32(1), DataType::Time).starts_with("ERROR: cannot cast"));
+    assert!(ex(Value::Time(-1), DataType::Time).starts_with("ERROR: time out of range"));
+}
+
+#[test]
 fn null_casts_to_null() {
     for t in [
         DataType::Integer,
@@ -310,6 +328,7 @@ proptest! {
     fn temporal_round_trip(d in -700_000i32..2_900_000, t in -60_000_000_000_000_000i64..200_000_000_000_000_000) {
         round_trip(Value::Date(d))?;
         round_trip(Value::Timestamp(t))?;
+        round_trip(Value::Time(t.rem_euclid(86_400_000_000)))?;
     }
 
     #[test]
@@ -323,7 +342,7 @@ proptest! {
     fn arbitrary_text_never_panics(s in "\\PC{0,12}") {
         for t in [DataType::Boolean, DataType::SmallInt, DataType::BigInt, num(Some(5), Some(2)),
                   num(None, None), DataType::Real, DataType::Double, DataType::Bytea,
-                  DataType::Date, DataType::Timestamp, DataType::Char(Some(3))] {
+                  DataType::Date, DataType::Timestamp, DataType::Time, DataType::Char(Some(3))] {
             let _ = parse_literal(&s, &t);
         }
     }

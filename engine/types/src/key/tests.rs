@@ -142,6 +142,10 @@ proptest! {
     fn temporal(a in any::<i32>(), b in any::<i32>(), c in any::<i64>(), d in any::<i64>()) {
         check_pair(&Value::Date(a), &Value::Date(b))?;
         check_pair(&Value::Timestamp(c), &Value::Timestamp(d))?;
+        check_pair(
+            &Value::Time(c.rem_euclid(86_400_000_000)),
+            &Value::Time(d.rem_euclid(86_400_000_000)),
+        )?;
         check_pair(&Value::Bool(a < b), &Value::Bool(c < d))?;
     }
 

@@ -81,6 +81,7 @@ fn cmp_values(a: &Value, b: &Value) -> Option<Ordering> {
         (Value::Text(x), Value::Text(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
         (Value::Bytes(x), Value::Bytes(y)) => Some(x.cmp(y)),
         (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
+        (Value::Time(x), Value::Time(y)) => Some(x.cmp(y)),
         (Value::Array(x), Value::Array(y)) => crate::array::array_cmp(x, y, cmp_values),
         _ => None,
     }
@@ -111,8 +112,9 @@ fn rank(v: &Value) -> u8 {
         Value::Text(_) => 2,
         Value::Bytes(_) => 3,
         Value::Date(_) | Value::Timestamp(_) => 4,
-        Value::Null => 5,
-        Value::Array(_) => 6,
+        Value::Time(_) => 5,
+        Value::Null => 6,
+        Value::Array(_) => 7,
     }
 }
 

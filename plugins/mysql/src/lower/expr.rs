@@ -2,6 +2,7 @@
 //! ([`rosetta_sql_lower::LowerExpr`]).
 
 use rosetta_bytecode::{self as bc, BinaryOp, CompileError, Literal};
+use rosetta_sql_lower::LowerExpr;
 use sqlparser::ast;
 
 use super::{unsupported, Lowerer, Result};
@@ -27,6 +28,19 @@ impl Lowerer {
             E::Identifier(id) if id.quote_style.is_none() && id.value.starts_with('@') => {
                 Some(Err(unsupported("user variables (@name)")))
             }
+            E::Value(v) => match &v.value {
+                ast::Value::HexStringLiteral(hex) => Some(hex_bytes(hex).map(bytes)),
+                _ => None,
+            },
+            E::Prefixed { prefix, value } => Some(introduced(prefix, value)),
+            // `NOT x` tests x as a truth value (`NOT 1` is 0, `NOT 'a'` is 1).
+            E::UnaryOp {
+                op: ast::UnaryOperator::Not,
+                expr,
+            } => Some(self.expr(expr).map(|e| bc::Expr::Unary {
+                op: bc::UnaryOp::Not,
+                expr: Box::new(truth(e)),
+            })),
             _ => None,
         }
     }
@@ -107,5 +121,56 @@ pub(crate) fn truth(e: bc::Expr) -> bc::Expr {
             expr: Box::new(e),
             data_type: bc::DataType::Boolean,
         }
+    }
+}
+
+/// A byte-string literal.
+fn bytes(b: Vec<u8>) -> bc::Expr {
+    bc::Expr::Literal(bc::Literal::Bytes(b))
+}
+
+/// The bytes of `X'…'` (an odd number of digits gets a leading 0, as in MySQL).
+fn hex_bytes(hex: &str) -> Result<Vec<u8>> {
+    let digits: Vec<u8> = hex
+        .chars()
+        .map(|c| {
+            c.to_digit(16).map(|d| d as u8).ok_or_else(|| {
+                CompileError::syntax(format!("invalid hexadecimal literal X'{hex}'"))
+            })
+        })
+        .collect::<Result<_>>()?;
+    let padded: Vec<u8> = if digits.len() % 2 == 1 {
+        std::iter::once(0).chain(digits).collect()
+    } else {
+        digits
+    };
+    Ok(padded.chunks(2).map(|p| p[0] << 4 | p[1]).collect())
+}
+
+/// A string with a character-set introducer: `_binary'…'` / `_binary X'…'` are byte
+/// strings, `_utf8mb4'…'` (and `_utf8`) plain strings; other character sets are refused.
+fn introduced(prefix: &ast::Ident, value: &ast::Expr) -> Result<bc::Expr> {
+    let charset = prefix.value.to_ascii_lowercase();
+    let literal = match value {
+        ast::Expr::Value(v) => &v.value,
+        _ => return Err(unsupported("this character-set introducer")),
+    };
+    let (text, hex) = match literal {
+        ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => (Some(s), None),
+        ast::Value::HexStringLiteral(h) => (None, Some(h)),
+        _ => return Err(unsupported("this character-set introducer")),
+    };
+    match (charset.as_str(), text, hex) {
+        ("_binary", Some(s), _) => Ok(bytes(s.as_bytes().to_vec())),
+        (_, _, Some(h)) if charset == "_binary" || charset.starts_with("_utf8") => {
+            hex_bytes(h).map(bytes)
+        }
+        (c, Some(s), _) if c.starts_with("_utf8") => {
+            Ok(bc::Expr::Literal(bc::Literal::String(s.clone())))
+        }
+        _ => Err(unsupported(format!(
+            "the character set introducer {}",
+            prefix.value
+        ))),
     }
 }

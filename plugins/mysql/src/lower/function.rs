@@ -71,6 +71,51 @@ impl Lowerer {
         if namespace == STD && fname == "version" && no_args {
             return Ok(ControlFlow::Break(system_variable("version")));
         }
+        if namespace == STD && (fname == "last_insert_id" || fname == "connection_id") {
+            // Session state the engine keeps: MySQL's namespace.
+            let args = match args {
+                ast::FunctionArguments::None => Vec::new(),
+                ast::FunctionArguments::List(list) => list
+                    .args
+                    .iter()
+                    .map(|a| match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => self.expr(e),
+                        _ => Err(unsupported(format!("this argument of {fname}()"))),
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+                ast::FunctionArguments::Subquery(_) => {
+                    return Err(unsupported(format!("a subquery argument of {fname}()")))
+                }
+            };
+            return Ok(ControlFlow::Break(call(MYSQL, &fname, args)));
+        }
+        if namespace == STD && fname == "concat" {
+            // MySQL's CONCAT is NULL when any argument is (PostgreSQL's skips NULLs): a
+            // chain of `||` with the dialect's null_concat_is_null.
+            if let ast::FunctionArguments::List(list) = args {
+                // Numbers and dates are concatenated as their text.
+                let mut parts = list.args.iter().map(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                        self.expr(e).map(|e| bc::Expr::Cast {
+                            expr: Box::new(e),
+                            data_type: bc::DataType::Text,
+                        })
+                    }
+                    _ => Err(unsupported("this argument of CONCAT()")),
+                });
+                if let Some(first) = parts.next() {
+                    let mut acc = first?;
+                    for part in parts {
+                        acc = bc::Expr::Binary {
+                            op: bc::BinaryOp::Concat,
+                            left: Box::new(acc),
+                            right: Box::new(part?),
+                        };
+                    }
+                    return Ok(ControlFlow::Break(acc));
+                }
+            }
+        }
         if namespace == STD && fname == "locate" {
             // LOCATE(substr, str) is strpos(str, substr).
             if let ast::FunctionArguments::List(list) = args {

@@ -12,6 +12,7 @@
 //! Every `sqlparser` struct is destructured without `..`, so that a field added by a
 //! future `sqlparser` is a compile error here rather than a clause silently ignored.
 
+mod create;
 mod expr;
 mod function;
 mod stmt;
@@ -29,7 +30,9 @@ const MAX_DEPTH: usize = 200;
 /// Lowers one parsed statement to a program.
 pub(crate) fn program(statement: &ast::Statement) -> Result<Program> {
     let mut lowerer = Lowerer::default();
-    let statement = lowerer.statement(statement)?;
+    let (statement, auto_increment) = create::take_auto_increment(statement);
+    let mut statement = lowerer.statement(&statement)?;
+    create::mark_auto_increment(&mut statement, &auto_increment)?;
     let mut program = Program::new(Dialect::Mysql, statement);
     program.param_count = lowerer.max_param;
     Ok(program)
@@ -129,6 +132,10 @@ impl DialectLowering for Lowerer {
 
     fn dialect_statement(&mut self, statement: &ast::Statement) -> Option<Result<bc::Statement>> {
         Lowerer::dialect_statement(self, statement)
+    }
+
+    fn table_options(options: &ast::CreateTableOptions) -> Result<()> {
+        create::table_options(options)
     }
 
     fn max_param_mut(&mut self) -> &mut u16 {

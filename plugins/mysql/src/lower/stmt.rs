@@ -39,8 +39,9 @@ impl Lowerer {
                 } else {
                     ""
                 };
+                // The gateway names the column after the session's database.
                 self.rewrite(&format!(
-                    "SELECT table_name AS `Tables_in_database`{extra} \
+                    "SELECT table_name AS `{TABLES_IN}`{extra} \
                      FROM information_schema.tables WHERE table_schema = 'public'{filter} \
                      ORDER BY table_name"
                 ))
@@ -116,6 +117,23 @@ impl Lowerer {
                      FROM (VALUES {names}) AS v(`Variable_name`){filter} \
                      ORDER BY v.`Variable_name`"
                 ))
+            }
+            S::ShowCreate { obj_type, obj_name } => match obj_type {
+                ast::ShowCreateObject::Table => self.show_create_table(obj_name),
+                other => Err(unsupported(format!("SHOW CREATE {other}"))),
+            },
+            S::Kill { modifier, id } => {
+                let query_only = match modifier {
+                    None | Some(ast::KillType::Connection) => false,
+                    Some(ast::KillType::Query) => true,
+                    Some(ast::KillType::Mutation) => return Err(unsupported("KILL MUTATION")),
+                };
+                let session_id = u32::try_from(*id)
+                    .map_err(|_| unsupported("a connection id above 4294967295"))?;
+                Ok(bc::Statement::Kill {
+                    session_id,
+                    query_only,
+                })
             }
             S::Use(_) => Err(unsupported(
                 "USE in this form (send `USE db` alone, or COM_INIT_DB)",
@@ -242,6 +260,64 @@ impl Lowerer {
         self.nested(|l| l.statement(statement))
     }
 
+    /// `SHOW CREATE TABLE t`: MySQL's two columns, the second a `CREATE TABLE` statement
+    /// rebuilt from `information_schema.columns` (names, types, NOT NULL, DEFAULT,
+    /// AUTO_INCREMENT) and `pg_catalog.pg_index` (PRIMARY KEY, UNIQUE KEY, KEY lines).
+    fn show_create_table(&mut self, table: &ast::ObjectName) -> Result<bc::Statement> {
+        let name = super::object_name(table)?;
+        let [table] = name.as_slice() else {
+            return Err(unsupported(
+                "SHOW CREATE TABLE of a table in another database",
+            ));
+        };
+        let matches = |column: &str| {
+            if table.quoted {
+                format!("{column} = {}", quote(&table.value))
+            } else {
+                format!("lower({column}) = lower({})", quote(&table.value))
+            }
+        };
+        // A PostgreSQL-style default (`'x'::text`) without its cast.
+        let default = "CASE WHEN strpos(column_default, '::') > 0 \
+             THEN substr(column_default, 1, strpos(column_default, '::') - 1) \
+             ELSE column_default END";
+        let column_line = format!(
+            "CONCAT('  `', column_name, '` ', column_type, \
+             CASE WHEN is_nullable = 'NO' THEN ' NOT NULL' ELSE '' END, \
+             CASE WHEN extra = 'auto_increment' THEN '' \
+                  WHEN column_default IS NOT NULL THEN CONCAT(' DEFAULT ', {default}) \
+                  WHEN is_nullable = 'YES' THEN ' DEFAULT NULL' ELSE '' END, \
+             CASE WHEN extra = 'auto_increment' THEN ' AUTO_INCREMENT' ELSE '' END)"
+        );
+        // Index columns from `CREATE [UNIQUE] INDEX n ON t USING btree (a, b)`.
+        let key_columns = "replace(replace(substr(d, strpos(d, ' (') + 2, \
+             length(d) - strpos(d, ' (') - 2), ', ', '`,`'), '\"', '')";
+        let key_line = "CONCAT(',\n  ', CASE WHEN k.p THEN 'PRIMARY KEY (`' \
+                 WHEN k.u THEN CONCAT('UNIQUE KEY `', k.n, '` (`') \
+                 ELSE CONCAT('KEY `', k.n, '` (`') END, k.cols, '`)')";
+        let sql = format!(
+            "SELECT t.table_name AS `Table`, CONCAT('CREATE TABLE `', t.table_name, '` (\n', \
+               (SELECT string_agg(l, ',\n') FROM (SELECT {column_line} AS l \
+                  FROM information_schema.columns \
+                  WHERE table_schema = 'public' AND table_name = t.table_name \
+                  ORDER BY ordinal_position) AS c), \
+               COALESCE((SELECT string_agg(line, '') FROM (SELECT {key_line} AS line \
+                  FROM (SELECT i.indisprimary AS p, i.indisunique AS u, ic.relname AS n, \
+                          {key_columns} AS cols \
+                        FROM (SELECT indexrelid, indrelid, indisprimary, indisunique, \
+                                pg_get_indexdef(indexrelid) AS d FROM pg_catalog.pg_index) AS i \
+                        JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid \
+                        JOIN pg_catalog.pg_class AS tc ON tc.oid = i.indrelid \
+                        WHERE tc.relname = t.table_name) AS k \
+                  ORDER BY k.p DESC, k.u DESC, k.n) AS kl), ''), \
+               '\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4') AS `Create Table` \
+             FROM information_schema.tables AS t \
+             WHERE t.table_schema = 'public' AND {}",
+            matches("t.table_name")
+        );
+        self.rewrite(&sql)
+    }
+
     /// `DESCRIBE t` / `SHOW COLUMNS FROM t`: MySQL's six columns, from
     /// `information_schema.columns` (an unquoted name matches case-insensitively).
     fn describe_table(&mut self, table: &ast::ObjectName, filter: &str) -> Result<bc::Statement> {
@@ -311,6 +387,10 @@ const SYSTEM_VARIABLES: &[&str] = &[
     "version",
     "version_comment",
 ];
+
+/// The column name `SHOW TABLES` gives its one column; the gateway, which knows the
+/// session's database, shows it as MySQL does: `Tables_in_<database>`.
+pub const TABLES_IN: &str = "Tables_in_@database";
 
 /// A MySQL string literal holding `text`.
 fn quote(text: &str) -> String {

@@ -16,6 +16,7 @@ mod ddl;
 mod expr;
 mod function;
 pub(crate) mod maint;
+pub(crate) mod sequence;
 mod stmt;
 mod types;
 
@@ -106,12 +107,24 @@ impl DialectLowering for Lowerer {
         function::function_name(name)
     }
 
+    fn dialect_call(
+        &mut self,
+        _namespace: &str,
+        fname: String,
+        args: &ast::FunctionArguments,
+    ) -> Result<std::ops::ControlFlow<bc::Expr, String>> {
+        sequence::call(fname, args)
+    }
+
     fn catalog_call(&mut self, name: &str, args: Vec<bc::Expr>) -> bc::Expr {
         function::pg_call(name, args)
     }
 
     fn data_type(data_type: &ast::DataType) -> Result<bc::DataType> {
-        types::data_type(data_type)
+        match sequence::serial_type(data_type) {
+            Some(t) => Ok(t),
+            None => types::data_type(data_type),
+        }
     }
 
     fn table_options(options: &ast::CreateTableOptions) -> Result<()> {

@@ -32,6 +32,35 @@ impl Lowerer {
             S::Analyze(analyze) => self.analyze(analyze),
             S::AlterTable(alter) => self.alter_table(alter),
             S::Copy { .. } => self.copy(statement),
+            S::CreateSequence {
+                temporary,
+                if_not_exists,
+                name,
+                sequence_options,
+            } => {
+                super::sequence::create_sequence(*temporary, *if_not_exists, name, sequence_options)
+            }
+            S::Drop {
+                object_type: ast::ObjectType::Sequence,
+                if_exists,
+                names,
+                cascade,
+                restrict: _,
+                purge,
+                temporary,
+                table,
+            } => {
+                reject(
+                    *purge || *temporary || table.is_some(),
+                    "DROP SEQUENCE options",
+                )?;
+                super::sequence::drop_sequence(names, *if_exists, *cascade)
+            }
+            S::CreateTable(create) => {
+                let mut lowered = rosetta_sql_lower::LowerDdl::create_table(self, create)?;
+                super::sequence::apply_serials(create, &mut lowered)?;
+                Ok(lowered)
+            }
             _ => return Ok(None),
         };
         lowered.map(Some)

@@ -92,6 +92,18 @@ fn data_type_of(data_type: &ast::DataType) -> Result<DataType> {
                 Some(p) => return Err(unsupported(format!("TIMESTAMP({p})"))),
             }
         }
+        T::Time(precision, tz) => {
+            match tz {
+                ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone => {}
+                ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz => {
+                    return Err(unsupported("TIME WITH TIME ZONE"))
+                }
+            }
+            match precision {
+                None | Some(6) => DataType::Time,
+                Some(p) => return Err(unsupported(format!("TIME({p})"))),
+            }
+        }
         T::Bytea => DataType::Bytea,
         T::Custom(name, modifiers) => custom(name, modifiers)?,
         other => return Err(unsupported(format!("type {other}"))),
@@ -166,6 +178,7 @@ fn custom(name: &ast::ObjectName, modifiers: &[ast::TypeModifier]) -> Result<Dat
         ("bytea", []) => Some(DataType::Bytea),
         ("date", []) => Some(DataType::Date),
         ("timestamp", []) => Some(DataType::Timestamp),
+        ("time", []) => Some(DataType::Time),
         ("numeric" | "decimal", []) => Some(DataType::Numeric {
             precision: None,
             scale: None,
