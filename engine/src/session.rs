@@ -140,6 +140,8 @@ impl Session {
         self.prepared.clear();
         self.sql_prepared.clear();
         self.settings.clear();
+        self.last_insert_id
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         self.isolation = default_isolation(self.dialect);
         self.block_isolation = self.isolation;
         self.block_wait = bc::TransactionMode::default();

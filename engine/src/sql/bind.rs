@@ -1948,6 +1948,11 @@ fn is_constant(e: &BExpr) -> bool {
                 | BExpr::Exists { .. }
                 | BExpr::InSubquery { .. }
                 | BExpr::AggRef(_)
+                // Volatile: each evaluation advances or changes a counter.
+                | BExpr::Call(
+                    Func::NextValue(_) | Func::SetVal(_) | Func::LastInsertId,
+                    _
+                )
         )
     })
 }

@@ -1,6 +1,7 @@
 //! Firebird's system tables (`RDB$DATABASE`, `RDB$RELATIONS`, `RDB$RELATION_FIELDS`,
 //! `RDB$FIELDS`, `RDB$INDICES`, `RDB$INDEX_SEGMENTS`, `RDB$RELATION_CONSTRAINTS`,
-//! `RDB$GENERATORS`) as read-only views of the one catalog, generated on each read like
+//! `RDB$GENERATORS`, `RDB$CHARACTER_SETS`, `RDB$COLLATIONS`, `RDB$CHECK_CONSTRAINTS`,
+//! `RDB$TRIGGERS`) as read-only views of the one catalog, generated on each read like
 //! the rest of [`crate::vcat`].
 //!
 //! Column names and types follow Firebird 3's, so that SQL written for Firebird and the
@@ -15,6 +16,9 @@
 //!   for a column declared with a type; `RDB$FIELD_TYPE` carries Firebird's type codes
 //!   (7 SMALLINT, 8 INTEGER, 16 BIGINT, 10 FLOAT, 27 DOUBLE, 12 DATE, 13 TIME,
 //!   35 TIMESTAMP, 14 CHAR, 37 VARCHAR, 23 BOOLEAN, 261 BLOB);
+//! * a NOT NULL column has a `NOT NULL` constraint `INTEG_<n>` in
+//!   `RDB$RELATION_CONSTRAINTS`, tied to the column by `RDB$CHECK_CONSTRAINTS` (its
+//!   `RDB$TRIGGER_NAME` holds the column name), as Firebird records it;
 //! * relation ids, index ids and domain numbers are positions in the catalog as the
 //!   reading transaction sees it: consistent within a statement, not stable across DDL.
 
@@ -41,6 +45,31 @@ const NAME_LEN: usize = 63;
 const FIRST_RELATION_ID: i64 = 128;
 /// UTF8's character set id.
 const UTF8: i16 = 4;
+
+/// The character sets listed in `RDB$CHARACTER_SETS`, as Firebird 3 numbers them:
+/// `(name, id, bytes per character)`. Rosetta stores all text as UTF-8; these are the
+/// sets a Firebird client names when it connects or describes a column.
+const CHARACTER_SETS: &[(&str, i64, i64)] = &[
+    ("NONE", 0, 1),
+    ("OCTETS", 1, 1),
+    ("ASCII", 2, 1),
+    ("UNICODE_FSS", 3, 3),
+    ("UTF8", 4, 4),
+];
+
+/// The collations listed in `RDB$COLLATIONS`: `(name, collation id, character set id,
+/// attributes, base collation)`, Firebird 3's for [`CHARACTER_SETS`].
+const COLLATIONS: &[(&str, i64, i64, i64, Option<&str>)] = &[
+    ("NONE", 0, 0, 1, None),
+    ("OCTETS", 0, 1, 1, None),
+    ("ASCII", 0, 2, 1, None),
+    ("UNICODE_FSS", 0, 3, 1, None),
+    ("UTF8", 0, 4, 1, None),
+    ("UCS_BASIC", 1, 4, 1, None),
+    ("UNICODE", 2, 4, 1, None),
+    ("UNICODE_CI", 3, 4, 3, Some("UNICODE")),
+    ("UNICODE_CI_AI", 4, 4, 7, Some("UNICODE")),
+];
 
 /// The tables, as `(lower-case name, columns)`.
 pub const TABLES: &[(&str, &[(&str, DataType)])] = &[
@@ -176,6 +205,61 @@ pub const TABLES: &[(&str, &[(&str, DataType)])] = &[
         ],
     ),
     (
+        "rdb$character_sets",
+        &[
+            ("RDB$CHARACTER_SET_NAME", NAME),
+            ("RDB$FORM_OF_USE", NAME),
+            ("RDB$NUMBER_OF_CHARACTERS", I4),
+            ("RDB$DEFAULT_COLLATE_NAME", NAME),
+            ("RDB$CHARACTER_SET_ID", I2),
+            ("RDB$SYSTEM_FLAG", I2),
+            ("RDB$DESCRIPTION", TEXT_BLOB),
+            ("RDB$FUNCTION_NAME", NAME),
+            ("RDB$BYTES_PER_CHARACTER", I2),
+            ("RDB$SECURITY_CLASS", NAME),
+            ("RDB$OWNER_NAME", NAME),
+        ],
+    ),
+    (
+        "rdb$collations",
+        &[
+            ("RDB$COLLATION_NAME", NAME),
+            ("RDB$COLLATION_ID", I2),
+            ("RDB$CHARACTER_SET_ID", I2),
+            ("RDB$COLLATION_ATTRIBUTES", I2),
+            ("RDB$SYSTEM_FLAG", I2),
+            ("RDB$DESCRIPTION", TEXT_BLOB),
+            ("RDB$FUNCTION_NAME", NAME),
+            ("RDB$BASE_COLLATION_NAME", NAME),
+            ("RDB$SPECIFIC_ATTRIBUTES", TEXT_BLOB),
+            ("RDB$SECURITY_CLASS", NAME),
+            ("RDB$OWNER_NAME", NAME),
+        ],
+    ),
+    (
+        "rdb$check_constraints",
+        &[("RDB$CONSTRAINT_NAME", NAME), ("RDB$TRIGGER_NAME", NAME)],
+    ),
+    (
+        "rdb$triggers",
+        &[
+            ("RDB$TRIGGER_NAME", NAME),
+            ("RDB$RELATION_NAME", NAME),
+            ("RDB$TRIGGER_SEQUENCE", I2),
+            ("RDB$TRIGGER_TYPE", I8),
+            ("RDB$TRIGGER_SOURCE", TEXT_BLOB),
+            ("RDB$TRIGGER_BLR", BLR_BLOB),
+            ("RDB$DESCRIPTION", TEXT_BLOB),
+            ("RDB$TRIGGER_INACTIVE", I2),
+            ("RDB$SYSTEM_FLAG", I2),
+            ("RDB$FLAGS", I2),
+            ("RDB$VALID_BLR", I2),
+            ("RDB$DEBUG_INFO", BLR_BLOB),
+            ("RDB$ENGINE_NAME", NAME),
+            ("RDB$ENTRYPOINT", DataType::Char(Some(255))),
+        ],
+    ),
+    (
         "rdb$generators",
         &[
             ("RDB$GENERATOR_NAME", NAME),
@@ -232,6 +316,11 @@ fn i2(v: i64) -> Value {
 }
 
 const NULL: Value = Value::Null;
+
+/// The owner of built-in objects (character sets, collations), as Firebird shows it.
+fn owner_sysdba() -> Value {
+    name("SYSDBA")
+}
 
 /// A relation of the database in Firebird's view: a table or a view, with its id.
 enum Rel<'a> {
@@ -310,7 +399,8 @@ fn default_source(e: &rosetta_bytecode::Expr) -> String {
 /// character length, character set)`.
 struct FieldType {
     code: i64,
-    sub_type: i64,
+    /// NULL for types without sub types (dates, floats, BOOLEAN), as Firebird leaves it.
+    sub_type: Option<i64>,
     length: i64,
     scale: i64,
     precision: Option<i64>,
@@ -321,7 +411,7 @@ struct FieldType {
 fn field_type(t: &DataType) -> FieldType {
     let simple = |code, length| FieldType {
         code,
-        sub_type: 0,
+        sub_type: None,
         length,
         scale: 0,
         precision: None,
@@ -330,7 +420,7 @@ fn field_type(t: &DataType) -> FieldType {
     };
     let text = |code, chars: i64| FieldType {
         code,
-        sub_type: 0,
+        sub_type: Some(0),
         length: chars.saturating_mul(4),
         scale: 0,
         precision: None,
@@ -341,14 +431,17 @@ fn field_type(t: &DataType) -> FieldType {
         DataType::Boolean => simple(23, 1),
         DataType::SmallInt => FieldType {
             precision: Some(0),
+            sub_type: Some(0),
             ..simple(7, 2)
         },
         DataType::Integer => FieldType {
             precision: Some(0),
+            sub_type: Some(0),
             ..simple(8, 4)
         },
         DataType::BigInt => FieldType {
             precision: Some(0),
+            sub_type: Some(0),
             ..simple(16, 8)
         },
         DataType::Real => simple(10, 4),
@@ -364,7 +457,7 @@ fn field_type(t: &DataType) -> FieldType {
             };
             FieldType {
                 code,
-                sub_type: 1,
+                sub_type: Some(1),
                 length,
                 scale: -i64::from(scale.unwrap_or(0)),
                 precision: Some(i64::from(*p)),
@@ -378,15 +471,34 @@ fn field_type(t: &DataType) -> FieldType {
         DataType::Varchar(Some(n)) => text(37, i64::from(*n).min(8191)),
         DataType::Varchar(None) => text(37, 8191),
         DataType::Text | DataType::Array(_) => FieldType {
-            sub_type: 1,
+            sub_type: Some(1),
             charset: Some(UTF8),
             ..simple(261, 8)
         },
-        DataType::Bytea => simple(261, 8),
+        DataType::Bytea => FieldType {
+            sub_type: Some(0),
+            ..simple(261, 8)
+        },
         DataType::Date => simple(12, 4),
         DataType::Time => simple(13, 4),
         DataType::Timestamp => simple(35, 8),
     }
+}
+
+/// The NOT NULL constraints Firebird would record for `tables`: `(constraint name,
+/// table name, column name)`, numbered `INTEG_1…` in catalog order.
+fn not_null_constraints(tables: &[TableDef]) -> Vec<(String, &str, &str)> {
+    tables
+        .iter()
+        .flat_map(|t| {
+            t.columns
+                .iter()
+                .filter(|c| !c.nullable)
+                .map(move |c| (t.name.as_str(), c.name.as_str()))
+        })
+        .enumerate()
+        .map(|(i, (t, c))| (format!("INTEG_{}", i + 1), t, c))
+        .collect()
 }
 
 /// Generates the rows of Firebird system table `table` (a name [`resolve`] returned).
@@ -494,7 +606,7 @@ pub fn rows(table: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
                         i2(f.length),
                         i2(f.scale),
                         i2(f.code),
-                        i2(f.sub_type),
+                        opt(f.sub_type),
                         NULL,
                         NULL,
                         NULL,
@@ -554,7 +666,19 @@ pub fn rows(table: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
             out
         }
         "rdb$relation_constraints" => {
-            let mut out = Vec::new();
+            let mut out: Vec<Row> = not_null_constraints(&tables)
+                .into_iter()
+                .map(|(constraint, table, _)| {
+                    vec![
+                        name(&constraint),
+                        fixed("NOT NULL", 11),
+                        name(table),
+                        fixed("NO", 3),
+                        fixed("NO", 3),
+                        NULL,
+                    ]
+                })
+                .collect();
             for t in &tables {
                 for idx in t.indexes.iter().filter(|i| i.constraint || i.primary) {
                     let kind = if idx.primary { "PRIMARY KEY" } else { "UNIQUE" };
@@ -570,6 +694,49 @@ pub fn rows(table: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
             }
             out
         }
+        "rdb$check_constraints" => not_null_constraints(&tables)
+            .into_iter()
+            .map(|(constraint, _, column)| vec![name(&constraint), name(column)])
+            .collect(),
+        "rdb$character_sets" => CHARACTER_SETS
+            .iter()
+            .map(|&(set, id, bytes)| {
+                vec![
+                    name(set),
+                    NULL,
+                    NULL,
+                    name(set),
+                    i2(id),
+                    i2(1),
+                    NULL,
+                    NULL,
+                    i2(bytes),
+                    NULL,
+                    owner_sysdba(),
+                ]
+            })
+            .collect(),
+        "rdb$collations" => COLLATIONS
+            .iter()
+            .map(|&(collation, id, set, attributes, base)| {
+                vec![
+                    name(collation),
+                    i2(id),
+                    i2(set),
+                    i2(attributes),
+                    i2(1),
+                    NULL,
+                    NULL,
+                    base.map(name).unwrap_or(NULL),
+                    NULL,
+                    NULL,
+                    owner_sysdba(),
+                ]
+            })
+            .collect(),
+        // Rosetta has no triggers: the table exists, with Firebird's columns, so that
+        // `SHOW TABLE` and tools that list triggers find none.
+        "rdb$triggers" => vec![],
         "rdb$generators" => sequences
             .iter()
             .enumerate()
@@ -626,11 +793,12 @@ mod tests {
         });
         assert_eq!(
             (n.code, n.sub_type, n.scale, n.precision),
-            (8, 1, -2, Some(9))
+            (8, Some(1), -2, Some(9))
         );
         let v = field_type(&DataType::Varchar(Some(10)));
         assert_eq!((v.code, v.length, v.char_length), (37, 40, Some(10)));
         assert_eq!(field_type(&DataType::Time).code, 13);
-        assert_eq!(field_type(&DataType::Text).sub_type, 1);
+        assert_eq!(field_type(&DataType::Text).sub_type, Some(1));
+        assert_eq!(field_type(&DataType::Date).sub_type, None);
     }
 }

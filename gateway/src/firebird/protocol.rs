@@ -986,7 +986,14 @@ impl Conn {
             op::START | op::START_AND_SEND | op::START_AND_RECEIVE | op::START_SEND_AND_RECEIVE
         );
         if starts {
+            // A new start forgets what an earlier one left unread.
             let param_count = state.request.program.param_count as usize;
+            if let Some(state) = self.requests.get_mut(&rh) {
+                state.queue.clear();
+            }
+            let Some(state) = self.requests.get(&rh) else {
+                return err(Status::text(gds::RANDOM, "invalid request handle"));
+            };
             let params: Result<Vec<Value>, Status> = data
                 .data
                 .clone()
@@ -1009,8 +1016,12 @@ impl Conn {
             };
             let outcome = match session.run(program, params).await {
                 Ok(o) => o,
-                Err(e) => return err(engine_status(&e, "")?),
+                Err(e) => {
+                    tracing::debug!(request = rh, "BLR request failed: {e}");
+                    return err(engine_status(&e, "")?);
+                }
             };
+            tracing::debug!(request = rh, rows = outcome.rows.len(), "BLR request ran");
             let Some(state) = self.requests.get(&rh) else {
                 return err(Status::text(gds::RANDOM, "invalid request handle"));
             };
@@ -1043,22 +1054,40 @@ impl Conn {
                         .buffer(&[]);
                     status::write_status(&mut w, None);
                 }
-                // The whole result at once: the client queues what it did not ask for.
-                while let Some(message) = state.queue.pop_front() {
+                // Every op_send carries one message; `messages` is 1 while more of this
+                // batch follow and 0 on its last one. After a start the whole result goes
+                // as one batch (the client queues it); an op_receive gets what it asked.
+                let batch = if starts {
+                    state.queue.len()
+                } else {
+                    (data.messages.max(1) as usize).min(state.queue.len())
+                };
+                if batch == 0 {
+                    // Nothing left (the start failed, or the client reads past the end):
+                    // answer with the end message so that a request loop, which stops
+                    // only on its end-of-data flag, terminates.
+                    let end_sources = state.request.end.clone();
+                    let end = self.blr_message(&items, &end_sources, &[], th);
+                    let mut w = Writer::new();
                     w.int(op::SEND)
                         .short(data.request)
                         .short(0)
                         .short(data.transaction)
                         .short(output)
-                        .short(1);
+                        .short(0);
+                    write_unpacked(&mut w, &items, &end);
+                    return Ok(w.into_bytes());
+                }
+                for n in (0..batch).rev() {
+                    let message = state.queue.pop_front().unwrap_or_default();
+                    w.int(op::SEND)
+                        .short(data.request)
+                        .short(0)
+                        .short(data.transaction)
+                        .short(output)
+                        .short(u16::from(n > 0));
                     write_unpacked(&mut w, &items, &message);
                 }
-                w.int(op::SEND)
-                    .short(data.request)
-                    .short(0)
-                    .short(data.transaction)
-                    .short(output)
-                    .short(0);
                 Ok(w.into_bytes())
             }
         }

@@ -569,13 +569,14 @@ async fn blr_request_sends_rows_then_the_end_message() {
                 let _incarnation = r.short()?;
                 let _transaction = r.short()?;
                 assert_eq!(r.short()?, 1);
-                if r.short()? == 0 {
-                    return Ok(out);
-                }
+                let more = r.short()?;
                 let flag = r.int()?;
                 let len = r.length()?;
                 let text = r.opaque(len)?.to_vec();
                 out.push((flag, text));
+                if more == 0 {
+                    return Ok(out);
+                }
             }
         })
         .await;

@@ -1262,6 +1262,40 @@ mod tests {
         assert_eq!(use_statement("SELECT 1"), None);
     }
 
+    fn encoded(statement: Statement) -> Vec<u8> {
+        rosetta_bytecode::encode(&Program {
+            version: rosetta_bytecode::VERSION,
+            dialect: Dialect::Mysql,
+            semantics: Semantics::for_dialect(Dialect::Mysql),
+            statement,
+            param_count: 0,
+        })
+    }
+
+    #[test]
+    fn statements_are_classified_for_transaction_rules() {
+        use rosetta_bytecode::{Expr, Literal};
+        assert_eq!(
+            classify(&encoded(Statement::Begin(TransactionMode::default()))),
+            Kind::Begin
+        );
+        assert_eq!(classify(&encoded(Statement::Commit)), Kind::End);
+        let set = |v| Statement::SetVariable {
+            name: "autocommit".into(),
+            values: vec![Expr::Literal(v)],
+            local: false,
+        };
+        assert_eq!(
+            classify(&encoded(set(Literal::Integer(0)))),
+            Kind::Autocommit(false)
+        );
+        assert_eq!(
+            classify(&encoded(set(Literal::String("ON".into())))),
+            Kind::Autocommit(true)
+        );
+        assert_eq!(classify(b"garbage"), Kind::Other);
+    }
+
     #[test]
     fn status_follows_transaction_and_autocommit() {
         assert_eq!(status_flags(TxnState::Idle, true), status::AUTOCOMMIT);
