@@ -174,6 +174,16 @@ COMMIT;
     assert "q" in out
 
 
+def test_isql_show_tables_runs_blr_requests(fb):
+    # isql's SHOW commands send BLR requests (op_compile, op_start_send_and_receive,
+    # op_receive, unpacked messages), compiled by the plugin and run by the gateway.
+    isql_ok(fb, "CREATE TABLE FT_SHOW_ME (ID INTEGER NOT NULL PRIMARY KEY, V VARCHAR(7));\n"
+                "COMMIT;\n")
+    r = fb.isql("SHOW TABLES;\nSHOW TABLE FT_SHOW_ME;\n")
+    assert "FT_SHOW_ME" in r.stdout, r.stdout + r.stderr
+    assert "INTEGER Not Null" in r.stdout and "VARCHAR(7)" in r.stdout, r.stdout + r.stderr
+
+
 def test_unknown_database_is_an_io_error(fb):
     r = fb.isql("SELECT 1 FROM FONE;", db="no_such_db")
     assert "I/O error" in r.stderr and "no_such_db" in r.stderr, r.stderr

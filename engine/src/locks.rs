@@ -46,12 +46,29 @@ pub enum LockError {
 /// How often a waiter wakes up to look at its cancel flag and deadline.
 const POLL: Duration = Duration::from_millis(50);
 
+/// Waiters sleep on one of this many condition variables, chosen by the key they wait
+/// for, so that releasing a row wakes (mostly) the waiters of that row only.
+const WAIT_SLOTS: usize = 64;
+
 /// The lock table shared by all transactions of an engine.
-#[derive(Default)]
 pub struct LockTable {
     state: Mutex<State>,
-    released: Condvar,
+    released: [Condvar; WAIT_SLOTS],
     hasher: std::collections::hash_map::RandomState,
+}
+
+impl Default for LockTable {
+    fn default() -> Self {
+        Self {
+            state: Mutex::default(),
+            released: std::array::from_fn(|_| Condvar::new()),
+            hasher: Default::default(),
+        }
+    }
+}
+
+fn slot(key: u64) -> usize {
+    (key % WAIT_SLOTS as u64) as usize
 }
 
 #[derive(Default)]
@@ -101,8 +118,7 @@ impl LockTable {
                 None => POLL,
             };
             st.waits_for.insert(owner, holder);
-            st = self
-                .released
+            st = self.released[slot(key)]
                 .wait_timeout(st, slice)
                 .map(|(g, _)| g)
                 .unwrap_or_else(|e| e.into_inner().0);
@@ -123,13 +139,19 @@ impl LockTable {
             return;
         }
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut woken = [false; WAIT_SLOTS];
         for k in keys {
             if st.owners.get(k) == Some(&owner) {
                 st.owners.remove(k);
+                woken[slot(*k)] = true;
             }
         }
         drop(st);
-        self.released.notify_all();
+        for (i, w) in woken.iter().enumerate() {
+            if *w {
+                self.released[i].notify_all();
+            }
+        }
     }
 
     /// Number of keys locked right now (for tests and diagnostics).

@@ -21,15 +21,16 @@
 //!
 //! # Commit
 //! ```text
-//!   lock(commit):  for each written key: last_commit[key] > snapshot ?  → 40001
-//!                  seq = ++next_seq; last_commit[key] = seq
+//!   lock(commit):  seq = ++next_seq; last_commit[key] = seq   (conflicts were found
+//!                  at write time, under the key's lock: see below)
 //!   unlock
 //!   one atomic RocksDB batch (versions + commit record), fsync'd   ← concurrent commits
 //!                                                                     share fsyncs here
 //!   wait until every seq below ours is durable, then publish `visible = seq`
 //! ```
-//! First committer wins: a transaction that wrote a key some other transaction committed
-//! after our snapshot fails with SQLSTATE 40001 (checked early at write time too). Because
+//! First committer wins: a transaction that writes a key some other transaction committed
+//! after our snapshot fails with SQLSTATE 40001 (checked at write time, under the lock).
+//! Because
 //! a batch is atomic and `visible` only moves past fully written batches, no reader ever
 //! sees half a transaction — also after `kill -9`, when recovery sets `visible` to the
 //! highest commit record on disk.
@@ -201,6 +202,7 @@ impl Mvcc {
             locks: Vec::new(),
             wait: WaitPolicy::default(),
             undo: None,
+            saved_snapshot: None,
         }
     }
 
@@ -312,6 +314,9 @@ pub struct Txn {
     wait: WaitPolicy,
     /// Undo records of the running statement, when statement rollback is armed.
     undo: Option<Vec<UndoRecord>>,
+    /// The transaction's own snapshot while one statement runs on a newer one
+    /// ([`Txn::use_fresh_statement_snapshot`]).
+    saved_snapshot: Option<u64>,
 }
 
 impl Txn {
@@ -502,9 +507,32 @@ impl Txn {
         self.undo = Some(Vec::new());
     }
 
-    /// Forgets the running statement's undo records (it stays part of the transaction).
+    /// Forgets the running statement's undo records (it stays part of the transaction)
+    /// and returns to the transaction's snapshot if the statement ran on a newer one.
     pub fn end_statement(&mut self) {
         self.undo = None;
+        if let Some(own) = self.saved_snapshot.take() {
+            self.mvcc.release_snapshot(self.snapshot);
+            self.snapshot = own;
+        }
+    }
+
+    /// Runs the rest of the current statement on the newest visible state while keeping
+    /// the transaction's snapshot for later statements (MySQL's current reads for DML).
+    pub fn use_fresh_statement_snapshot(&mut self) {
+        let new = self.mvcc.take_snapshot();
+        match self.saved_snapshot {
+            None => self.saved_snapshot = Some(self.snapshot),
+            Some(_) => self.mvcc.release_snapshot(self.snapshot),
+        }
+        self.snapshot = new;
+    }
+
+    fn release_snapshots(&mut self) {
+        self.mvcc.release_snapshot(self.snapshot);
+        if let Some(own) = self.saved_snapshot.take() {
+            self.mvcc.release_snapshot(own);
+        }
     }
 
     /// Undoes the buffered writes of the running statement (its locks stay held, as in
@@ -532,22 +560,16 @@ impl Txn {
     /// Commits: validates, writes one fsync'd batch, and returns once visible.
     pub fn commit(mut self) -> Result<()> {
         self.done = true;
-        self.mvcc.release_snapshot(self.snapshot);
+        self.release_snapshots();
         if self.writes.is_empty() {
             self.release_locks();
             return Ok(());
         }
         let writes = std::mem::take(&mut self.writes);
         let seq = {
+            // No conflict check here: every written key was checked against the snapshot
+            // when its lock was taken, and nobody else can commit it while we hold it.
             let mut c = lock(&self.mvcc.commit);
-            if writes
-                .keys()
-                .any(|k| c.last_commit.get(k).is_some_and(|&s| s > self.snapshot))
-            {
-                drop(c);
-                self.release_locks();
-                return Err(Error::SerializationFailure);
-            }
             let seq = c.next_seq;
             c.next_seq += 1;
             if writes.keys().any(|k| crate::keys::is_catalog(k)) {
@@ -593,7 +615,7 @@ impl Txn {
     fn finish(&mut self) {
         if !self.done {
             self.done = true;
-            self.mvcc.release_snapshot(self.snapshot);
+            self.release_snapshots();
             self.writes.clear();
             self.release_locks();
         }

@@ -49,7 +49,7 @@ fn peer_allowed(stream: &UnixStream) -> bool {
     }
 }
 
-fn read_request(stream: &mut UnixStream) -> Result<Option<Request>, frame::FrameError> {
+fn read_request(stream: &mut impl Read) -> Result<Option<Request>, frame::FrameError> {
     let mut len = [0u8; 4];
     match stream.read_exact(&mut len) {
         Ok(()) => {}
@@ -84,11 +84,13 @@ fn protocol_error(msg: String) -> Response {
     })
 }
 
-fn handle(mut stream: UnixStream, engine: Arc<Engine>) -> anyhow::Result<()> {
+fn handle(stream: UnixStream, engine: Arc<Engine>) -> anyhow::Result<()> {
     let mut session: Option<Session> = None;
     let mut out = std::io::BufWriter::with_capacity(64 << 10, stream.try_clone()?);
+    // One read syscall per request in the common case (length prefix and body together).
+    let mut input = std::io::BufReader::with_capacity(64 << 10, stream.try_clone()?);
     loop {
-        let req = match read_request(&mut stream) {
+        let req = match read_request(&mut input) {
             Ok(Some(r)) => r,
             Ok(None) => return Ok(()),
             Err(e) => {

@@ -684,7 +684,16 @@ impl Session {
         }
         // A restart on a fresh snapshot cannot be told from the statement having simply
         // started later, except under snapshot isolation inside a block.
-        let restartable = autocommit || read_committed;
+        // MySQL's DML reads the newest rows even at REPEATABLE READ (InnoDB current reads):
+        // such a statement restarts on a newer snapshot of its own.
+        let current_read = !autocommit
+            && !read_committed
+            && program.semantics.writes_read_latest
+            && matches!(
+                program.statement,
+                bc::Statement::Insert(_) | bc::Statement::Update(_) | bc::Statement::Delete(_)
+            );
+        let restartable = autocommit || read_committed || current_read;
         let keep_txn_on_error = !autocommit && program.semantics.statement_errors_keep_transaction;
         let types = param_types
             .unwrap_or_else(|| vec![None; params.len().max(program.param_count as usize)]);
@@ -718,7 +727,11 @@ impl Session {
                 Err(Error::SerializationFailure) if restartable && restarts < MAX_RESTARTS => {
                     restarts += 1;
                     txn.rollback_statement();
-                    txn.refresh_snapshot();
+                    if current_read {
+                        txn.use_fresh_statement_snapshot();
+                    } else {
+                        txn.refresh_snapshot();
+                    }
                 }
                 Err(e) => {
                     if keep_txn_on_error {

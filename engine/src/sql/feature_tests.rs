@@ -346,3 +346,214 @@ fn time_primary_keys_order_and_look_up() {
     let hit = query(&f, &mut txn, select(vec![col("v")], Some("tk"), Some(eq))).expect("q");
     assert_eq!(hit, vec![vec![Value::Int32(1)]]);
 }
+
+/// Runs `select <columns> from <table>` and returns the rows with text trimmed of the
+/// blank padding Firebird's `CHAR` names carry.
+fn rdb(f: &Fixture, txn: &mut Txn, table: &str, columns: &[&str]) -> Vec<Vec<Value>> {
+    let q = select(columns.iter().map(|c| col(c)).collect(), Some(table), None);
+    query(f, txn, q)
+        .unwrap_or_else(|e| panic!("select from {table}: {e}"))
+        .into_iter()
+        .map(|r| {
+            r.into_iter()
+                .map(|v| match v {
+                    Value::Text(s) => Value::Text(s.trim_end().to_string()),
+                    v => v,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn t(s: &str) -> Value {
+    Value::Text(s.into())
+}
+
+#[test]
+fn firebird_system_tables_have_every_column_isql_reads() {
+    let f = Fixture::new();
+    let mut txn = f.mvcc.begin();
+    for (table, columns) in crate::sql::rdb::TABLES {
+        let names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
+        rdb(&f, &mut txn, &table.to_ascii_uppercase(), &names);
+    }
+    let sets = rdb(
+        &f,
+        &mut txn,
+        "RDB$CHARACTER_SETS",
+        &[
+            "RDB$CHARACTER_SET_NAME",
+            "RDB$CHARACTER_SET_ID",
+            "RDB$BYTES_PER_CHARACTER",
+        ],
+    );
+    for (name, id, bytes) in [
+        ("NONE", 0, 1),
+        ("OCTETS", 1, 1),
+        ("ASCII", 2, 1),
+        ("UTF8", 4, 4),
+    ] {
+        assert!(
+            sets.contains(&vec![t(name), Value::Int16(id), Value::Int16(bytes)]),
+            "{name} missing from {sets:?}"
+        );
+    }
+    let utf8_collations = rdb(
+        &f,
+        &mut txn,
+        "RDB$COLLATIONS",
+        &[
+            "RDB$COLLATION_NAME",
+            "RDB$COLLATION_ID",
+            "RDB$CHARACTER_SET_ID",
+        ],
+    );
+    assert!(utf8_collations.contains(&vec![t("UTF8"), Value::Int16(0), Value::Int16(4)]));
+    assert_eq!(
+        rdb(&f, &mut txn, "RDB$DATABASE", &["RDB$CHARACTER_SET_NAME"]),
+        vec![vec![t("UTF8")]]
+    );
+    assert!(rdb(&f, &mut txn, "RDB$TRIGGERS", &["RDB$TRIGGER_NAME"]).is_empty());
+}
+
+#[test]
+fn firebird_system_tables_describe_user_tables_as_firebird_does() {
+    let f = Fixture::new();
+    let mut txn = f.mvcc.begin();
+    setup(&f, &mut txn);
+    let column = |n: &str, data_type, not_null| bc::ColumnDef {
+        name: id(n),
+        data_type,
+        not_null,
+        default: None,
+        primary_key: false,
+        unique: false,
+        auto_increment: false,
+    };
+    f.exec(
+        &mut txn,
+        bc::Statement::CreateTable(Box::new(bc::CreateTable {
+            name: vec![id("emp")],
+            if_not_exists: false,
+            columns: vec![
+                column("name", bc::DataType::Varchar(Some(20)), true),
+                column("born", bc::DataType::Date, false),
+            ],
+            constraints: vec![],
+        })),
+    )
+    .expect("create table");
+
+    let relations = rdb(
+        &f,
+        &mut txn,
+        "RDB$RELATIONS",
+        &[
+            "RDB$RELATION_NAME",
+            "RDB$SYSTEM_FLAG",
+            "RDB$VIEW_BLR",
+            "RDB$EXTERNAL_FILE",
+        ],
+    );
+    for name in ["T", "EMP"] {
+        assert!(
+            relations.contains(&vec![t(name), Value::Int16(0), Value::Null, Value::Null]),
+            "{name} missing from {relations:?}"
+        );
+    }
+
+    let fields = rdb(
+        &f,
+        &mut txn,
+        "RDB$RELATION_FIELDS",
+        &[
+            "RDB$RELATION_NAME",
+            "RDB$FIELD_NAME",
+            "RDB$FIELD_SOURCE",
+            "RDB$NULL_FLAG",
+        ],
+    );
+    let source = |table: &str, column: &str| {
+        fields
+            .iter()
+            .find(|r| r[0] == t(table) && r[1] == t(column))
+            .map(|r| (r[2].clone(), r[3].clone()))
+            .unwrap_or_else(|| panic!("{table}.{column} missing from {fields:?}"))
+    };
+    let (name_domain, name_null) = source("EMP", "NAME");
+    assert_eq!(name_null, Value::Int16(1));
+    let (born_domain, born_null) = source("EMP", "BORN");
+    assert_eq!(born_null, Value::Null);
+
+    // Both domains in RDB$FIELDS, with Firebird 3's type description.
+    let domains = rdb(
+        &f,
+        &mut txn,
+        "RDB$FIELDS",
+        &[
+            "RDB$FIELD_NAME",
+            "RDB$FIELD_TYPE",
+            "RDB$FIELD_SUB_TYPE",
+            "RDB$FIELD_LENGTH",
+            "RDB$CHARACTER_LENGTH",
+            "RDB$CHARACTER_SET_ID",
+            "RDB$COLLATION_ID",
+        ],
+    );
+    let domain = |name: &Value| {
+        domains
+            .iter()
+            .find(|r| &r[0] == name)
+            .map(|r| r[1..].to_vec())
+            .unwrap_or_else(|| panic!("{name:?} missing from {domains:?}"))
+    };
+    let i2 = Value::Int16;
+    assert_eq!(
+        domain(&name_domain),
+        vec![i2(37), i2(0), i2(80), i2(20), i2(4), i2(0)]
+    );
+    assert_eq!(
+        domain(&born_domain),
+        vec![
+            i2(12),
+            Value::Null,
+            i2(4),
+            Value::Null,
+            Value::Null,
+            Value::Null
+        ]
+    );
+
+    // NOT NULL columns get Firebird's INTEG_<n> constraints, tied to the column.
+    let constraints = rdb(
+        &f,
+        &mut txn,
+        "RDB$RELATION_CONSTRAINTS",
+        &[
+            "RDB$CONSTRAINT_NAME",
+            "RDB$CONSTRAINT_TYPE",
+            "RDB$RELATION_NAME",
+            "RDB$INDEX_NAME",
+        ],
+    );
+    let not_null: Vec<_> = constraints
+        .iter()
+        .filter(|r| r[1] == t("NOT NULL") && r[2] == t("EMP"))
+        .collect();
+    assert_eq!(not_null.len(), 1, "{constraints:?}");
+    assert_eq!(not_null[0][3], Value::Null);
+    let checks = rdb(
+        &f,
+        &mut txn,
+        "RDB$CHECK_CONSTRAINTS",
+        &["RDB$CONSTRAINT_NAME", "RDB$TRIGGER_NAME"],
+    );
+    assert!(
+        checks.contains(&vec![not_null[0][0].clone(), t("NAME")]),
+        "{checks:?}"
+    );
+    // The primary key of `t` is listed under its index.
+    assert!(constraints
+        .iter()
+        .any(|r| r[1] == t("PRIMARY KEY") && r[2] == t("T") && r[0] == r[3]));
+}

@@ -67,6 +67,12 @@ pub struct Semantics {
     /// ROLLBACK (PostgreSQL's 25P02). Added in v1 without a version bump.
     #[serde(default)]
     pub statement_errors_keep_transaction: bool,
+    /// INSERT/UPDATE/DELETE work on the newest committed rows, after waiting for their
+    /// writers, even under snapshot isolation, while queries keep the transaction's
+    /// snapshot (InnoDB's "current reads" at REPEATABLE READ) — rather than failing with
+    /// a serialization error. Added in v1 without a version bump.
+    #[serde(default)]
+    pub writes_read_latest: bool,
 }
 
 impl Semantics {
@@ -79,6 +85,7 @@ impl Semantics {
                 integer_division_truncates: true,
                 division_by_zero_errors: true,
                 statement_errors_keep_transaction: false,
+                writes_read_latest: false,
             },
             Dialect::Mysql => Self {
                 ident_fold: IdentFold::Preserve,
@@ -86,6 +93,7 @@ impl Semantics {
                 integer_division_truncates: false,
                 division_by_zero_errors: false,
                 statement_errors_keep_transaction: true,
+                writes_read_latest: true,
             },
             Dialect::Firebird => Self {
                 ident_fold: IdentFold::Upper,
@@ -93,6 +101,7 @@ impl Semantics {
                 integer_division_truncates: true,
                 division_by_zero_errors: true,
                 statement_errors_keep_transaction: true,
+                writes_read_latest: false,
             },
         }
     }
