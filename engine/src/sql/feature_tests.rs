@@ -557,3 +557,36 @@ fn firebird_system_tables_describe_user_tables_as_firebird_does() {
         .iter()
         .any(|r| r[1] == t("PRIMARY KEY") && r[2] == t("T") && r[0] == r[3]));
 }
+
+/// `setval('s', n)`: the counter part of Firebird's `SET GENERATOR s TO n`, which is
+/// not transactional — every transaction sees it at once, and a rollback keeps it.
+fn setval(seq: &str, value: i64) -> Expr {
+    Expr::Function(bc::Function {
+        namespace: "std".into(),
+        name: "setval".into(),
+        args: vec![text(seq), int(value)],
+        distinct: false,
+        star: false,
+    })
+}
+
+#[test]
+fn setting_a_counter_takes_effect_at_once_for_every_transaction() {
+    let f = Fixture::new();
+    let mut txn = f.mvcc.begin();
+    f.exec(&mut txn, create_sequence("g", 1, 1))
+        .expect("create");
+    txn.commit().expect("commit");
+
+    let mut setter = f.mvcc.begin();
+    let mut other = f.mvcc.begin();
+    assert_eq!(one(&f, &mut setter, setval("g", 41)), Value::Int64(41));
+    // Another transaction, whose snapshot is older than the set, already sees it.
+    assert_eq!(one(&f, &mut other, next_value("g", None)), Value::Int64(42));
+    setter.rollback();
+    let mut later = f.mvcc.begin();
+    assert_eq!(
+        one(&f, &mut later, next_value("g", Some(0))),
+        Value::Int64(42)
+    );
+}

@@ -36,8 +36,12 @@ const I4: DataType = DataType::Integer;
 const I8: DataType = DataType::BigInt;
 /// A text BLOB (descriptions, sources).
 const TEXT_BLOB: DataType = DataType::Text;
-/// A BLR BLOB (always NULL here: Rosetta keeps no BLR).
+/// A BLR BLOB (NULL here, but for [`VIEW_BLR`]: Rosetta keeps no BLR).
 const BLR_BLOB: DataType = DataType::Bytea;
+/// `RDB$VIEW_BLR` of a view: an empty BLR program (`blr_version5`, `blr_eoc`). Rosetta
+/// keeps a view as bytecode, not BLR, but Firebird tools (isql's `SHOW TABLES` and
+/// `SHOW VIEWS`) tell a view from a table by this column being present.
+const VIEW_BLR: &[u8] = &[5, 76];
 
 /// Width of the name columns.
 const NAME_LEN: usize = 63;
@@ -522,18 +526,19 @@ pub fn rows(table: &str, ctx: &ExecCtx) -> Result<Vec<Row>> {
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                let (source, kind) = match r {
+                let (blr, source, kind) = match r {
                     Rel::View(v) => (
+                        Value::Bytes(VIEW_BLR.to_vec()),
                         v.definition
                             .as_ref()
                             .map(|d| Value::Text(d.clone()))
                             .unwrap_or(NULL),
                         1,
                     ),
-                    Rel::Table(_) => (NULL, 0),
+                    Rel::Table(_) => (NULL, NULL, 0),
                 };
                 vec![
-                    NULL,
+                    blr,
                     source,
                     NULL,
                     i2(FIRST_RELATION_ID + i as i64),
