@@ -220,7 +220,7 @@ impl Session {
             }
             let mut params = declared.clone();
             params.resize(params.len().max(program.param_count as usize), None);
-            let (types, cols) = self.describe(&program.statement, params)?;
+            let (types, cols) = self.describe(&program.statement, &program.semantics, params)?;
             let handle = self.next_handle;
             self.next_handle += 1;
             self.prepared.insert(
@@ -321,6 +321,7 @@ impl Session {
     fn describe(
         &mut self,
         stmt: &bc::Statement,
+        semantics: &bc::Semantics,
         params: Vec<Option<DataType>>,
     ) -> Result<(Vec<DataType>, Option<Vec<OutCol>>)> {
         let owned;
@@ -334,7 +335,7 @@ impl Session {
         let env = Env {
             database: &self.database,
             user: &self.user,
-            semantics: &bc::Semantics::for_dialect(bc::Dialect::Postgres),
+            semantics,
             cancel: &self.cancel,
             ids: &self.engine.ids,
             last_insert_id: &self.last_insert_id,
@@ -512,7 +513,7 @@ impl Session {
                 }
                 let declared: Vec<Option<DataType>> =
                     param_types.iter().copied().map(Some).collect();
-                let (types, _) = self.describe(statement, declared)?;
+                let (types, _) = self.describe(statement, &program.semantics, declared)?;
                 let mut p = program.clone();
                 p.statement = (**statement).clone();
                 p.param_count = types.len() as u16;

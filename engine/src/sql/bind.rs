@@ -53,10 +53,15 @@ pub struct Binder<'a> {
     pub deps: Vec<u32>,
     /// Views being expanded, innermost last (a view reaching itself is an error).
     expanding: Vec<u32>,
+    /// Report sized types for string results (Firebird).
+    sized_strings: bool,
 }
 
 /// Most views expanded inside one another (a guard against runaway nesting).
 const MAX_VIEW_NESTING: usize = 64;
+
+/// Longest string result reported with a size (characters of up to 4 bytes in 32,765).
+const MAX_SIZED_STRING: u32 = 8191;
 
 const NUMERIC: DataType = DataType::Numeric {
     precision: None,
@@ -75,7 +80,58 @@ impl<'a> Binder<'a> {
             aggs: None,
             deps: Vec::new(),
             expanding: Vec::new(),
+            sized_strings: false,
         }
+    }
+
+    /// Reports sized types for string expression results (see
+    /// [`bc::Semantics::sized_string_results`]).
+    pub fn sized_strings(mut self, on: bool) -> Self {
+        self.sized_strings = on;
+        self
+    }
+
+    /// The size a string expression's result is reported with under
+    /// [`Binder::sized_strings`]: `(characters, fixed)` (`fixed`: CHAR rather than
+    /// VARCHAR), or `None` when it has none (reported as unbounded text).
+    fn text_size(&mut self, e: &Expr, scope: &Scope) -> Option<(u32, bool)> {
+        let size = match e {
+            Expr::Literal(Literal::String(s)) => {
+                (u32::try_from(s.chars().count()).ok()?.max(1), true)
+            }
+            Expr::Binary {
+                op: bc::BinaryOp::Concat,
+                left,
+                right,
+            } => {
+                let (a, _) = self.text_size(left, scope)?;
+                let (b, _) = self.text_size(right, scope)?;
+                (a.checked_add(b)?, false)
+            }
+            Expr::Cast {
+                data_type: DataType::Varchar(Some(n)),
+                ..
+            } => (*n, false),
+            Expr::Cast {
+                data_type: DataType::Char(n),
+                ..
+            } => (n.unwrap_or(1), true),
+            Expr::Column(_) => match self.expr(e, scope).ok()?.1 {
+                DataType::Char(n) => (n.unwrap_or(1), true),
+                DataType::Varchar(Some(n)) => (n, false),
+                DataType::SmallInt => (6, false),
+                DataType::Integer => (11, false),
+                DataType::BigInt => (20, false),
+                DataType::Boolean => (5, false),
+                DataType::Date => (10, false),
+                DataType::Time => (13, false),
+                DataType::Timestamp => (24, false),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        // Wider strings do not fit Firebird's VARCHAR (32,765 bytes of UTF-8).
+        (size.0 <= MAX_SIZED_STRING).then_some(size)
     }
 
     /// A binder for a view's defining query that refuses references back to the view
@@ -451,6 +507,14 @@ impl<'a> Binder<'a> {
                 }
                 bc::SelectItem::Expr { expr, alias } => {
                     let (e, ty) = self.expr(expr, &scope)?;
+                    let ty = match (self.sized_strings, ty) {
+                        (true, DataType::Text) => match self.text_size(expr, &scope) {
+                            Some((n, true)) => DataType::Char(Some(n)),
+                            Some((n, false)) => DataType::Varchar(Some(n)),
+                            None => ty,
+                        },
+                        _ => ty,
+                    };
                     let (table_id, colno) = match &e {
                         BExpr::Column(i) => scope
                             .cols

@@ -80,7 +80,8 @@ pub fn describe(
     env: &Env,
     params: Vec<Option<DataType>>,
 ) -> Result<(Vec<DataType>, Option<Vec<OutCol>>)> {
-    let mut b = Binder::new(txn, env.database, params);
+    let mut b =
+        Binder::new(txn, env.database, params).sized_strings(env.semantics.sized_string_results);
     let cols = match stmt {
         bc::Statement::Query(q) => Some(b.query(q)?.1),
         bc::Statement::Insert(i) => {
@@ -218,7 +219,8 @@ pub fn bind_statement(
     env: &Env,
     param_types: Vec<Option<DataType>>,
 ) -> Result<BoundStatement> {
-    let mut b = Binder::new(txn, env.database, param_types);
+    let mut b = Binder::new(txn, env.database, param_types)
+        .sized_strings(env.semantics.sized_string_results);
     Ok(match stmt {
         bc::Statement::Query(q) => {
             let (plan, columns) = b.query(q)?;

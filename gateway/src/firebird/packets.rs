@@ -49,6 +49,7 @@ pub mod op {
     pub const ALLOCATE_STATEMENT: i32 = 62;
     pub const EXECUTE: i32 = 63;
     pub const EXEC_IMMEDIATE: i32 = 64;
+    pub const EXEC_IMMEDIATE2: i32 = 75;
     pub const FETCH: i32 = 65;
     pub const FETCH_RESPONSE: i32 = 66;
     pub const FREE_STATEMENT: i32 = 67;
@@ -116,6 +117,23 @@ pub struct Execute {
     pub out_items: Option<Vec<Item>>,
 }
 
+/// `op_exec_immediate` / `op_exec_immediate2`: one statement run without a handle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecImmediate {
+    /// Transaction handle (0: none; a `SET TRANSACTION` starts one).
+    pub transaction: u16,
+    /// The SQL text.
+    pub sql: Vec<u8>,
+    /// `op_exec_immediate2`: the parameter values, decoded with the client's BLR.
+    pub params: Vec<Option<Wire>>,
+    /// `op_exec_immediate2`: the output message layout (its one row comes back in an
+    /// `op_sql_response`, as for `op_execute2`).
+    pub out_items: Option<Vec<Item>>,
+}
+
+/// Highest operation code a Firebird client sends; anything above is not a client.
+const MAX_KNOWN_OP: i32 = 127;
+
 /// A client request (one per operation; a handle of 0xFFFF means the last object).
 #[derive(Debug, Clone, PartialEq)]
 #[allow(missing_docs)]
@@ -172,8 +190,8 @@ pub enum Request {
     },
     /// `op_execute` / `op_execute2`.
     Execute(Execute),
-    /// `op_exec_immediate`.
-    ExecImmediate { transaction: u16, sql: Vec<u8> },
+    /// `op_exec_immediate` / `op_exec_immediate2`.
+    ExecImmediate(ExecImmediate),
     /// `op_fetch`.
     Fetch {
         statement: u16,
@@ -206,6 +224,9 @@ pub enum Request {
     Dummy,
     /// A request we could parse but do not implement (answered with an error).
     Unsupported(&'static str),
+    /// An operation code we do not know: its body cannot be decoded, so the bytes the
+    /// client sent with it are skipped and it gets an "unsupported" error answer.
+    UnknownOp(i32),
     /// `op_compile`: a BLR request.
     Compile { blr: Vec<u8> },
     /// `op_start`, `op_start_and_send`, `op_start_send_and_receive`, `op_send`,
@@ -387,14 +408,34 @@ pub fn parse_request_with(r: &mut Reader<'_>, formats: MessageFormats<'_>) -> Re
                 out_items,
             })
         }
-        op::EXEC_IMMEDIATE => {
+        op::EXEC_IMMEDIATE | op::EXEC_IMMEDIATE2 => {
+            // op_exec_immediate2 puts its messages first, then the op_exec_immediate body.
+            let (params, out_items) = if code == op::EXEC_IMMEDIATE2 {
+                let in_items = parse_message_blr(r.buffer_max(1024 * 1024)?)?;
+                let _number = r.short()?;
+                let params = match r.short()? {
+                    0 => Vec::new(),
+                    1 => read_message(r, &in_items)?,
+                    n => return malformed(format!("{n} input messages")),
+                };
+                let out_items = parse_message_blr(r.buffer_max(1024 * 1024)?)?;
+                let _out_number = r.short()?;
+                (params, Some(out_items))
+            } else {
+                (Vec::new(), None)
+            };
             let transaction = r.short()?;
             let _statement = r.short()?;
             let _dialect = r.short()?;
             let sql = r.buffer()?.to_vec();
             let _items = r.buffer_max(64 * 1024)?;
             let _len = r.int()?;
-            Request::ExecImmediate { transaction, sql }
+            Request::ExecImmediate(ExecImmediate {
+                transaction,
+                sql,
+                params,
+                out_items,
+            })
         }
         op::FETCH => {
             let statement = r.short()?;
@@ -499,6 +540,12 @@ pub fn parse_request_with(r: &mut Reader<'_>, formats: MessageFormats<'_>) -> Re
                 data,
             })
         }
+        other if (1..=MAX_KNOWN_OP).contains(&other) => {
+            // No length prefix: skip what the client sent with it (a client writes one
+            // operation and waits for its answer).
+            r.bytes(r.remaining())?;
+            Request::UnknownOp(other)
+        }
         other => return malformed(format!("unknown operation {other}")),
     })
 }
@@ -568,6 +615,42 @@ mod tests {
             parse_request(&mut Reader::new(&bytes)),
             Err(super::super::xdr::XdrError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn unknown_client_operation_is_skipped() {
+        // op_get_slice (58) with some body: answered, not fatal.
+        let bytes = [0, 0, 0, 58, 0, 0, 0, 1, 0, 0, 0, 2];
+        let mut r = Reader::new(&bytes);
+        assert_eq!(parse_request(&mut r), Ok(Request::UnknownOp(58)));
+        assert_eq!(r.position(), bytes.len());
+    }
+
+    /// isql's `SELECT GEN_ID(G, 0) FROM RDB$DATABASE` (SHOW GENERATORS): no input
+    /// message, one BIGINT + null flag out.
+    #[test]
+    fn parses_exec_immediate2() {
+        let mut w = Writer::new();
+        w.int(op::EXEC_IMMEDIATE2)
+            .buffer(&[5, 2, 4, 0, 0, 0, 255, 76])
+            .short(0)
+            .short(0)
+            .buffer(&[5, 2, 4, 0, 2, 0, 16, 0, 7, 0, 255, 76])
+            .short(0)
+            .short(3)
+            .short(0xFFFF)
+            .short(3)
+            .buffer(b"SELECT GEN_ID(G, 0) FROM RDB$DATABASE")
+            .buffer(&[])
+            .int(0);
+        let bytes = w.into_bytes();
+        let Ok(Request::ExecImmediate(e)) = parse_request(&mut Reader::new(&bytes)) else {
+            panic!("not parsed");
+        };
+        assert_eq!(e.transaction, 3);
+        assert!(e.params.is_empty());
+        assert_eq!(e.out_items.map(|i| i.len()), Some(1));
+        assert_eq!(e.sql, b"SELECT GEN_ID(G, 0) FROM RDB$DATABASE");
     }
 
     #[test]

@@ -44,7 +44,7 @@ use super::blr::{item_of, write_message, write_unpacked, zero, Item, Wire};
 use super::channel::{Channel, ChannelError};
 use super::info::{self, DatabaseFacts, Described, Var};
 use super::packets::DataRequest;
-use super::packets::{self, op, Execute, InfoRequest, Request};
+use super::packets::{self, op, ExecImmediate, Execute, InfoRequest, Request};
 use super::srp::{self, Exchange};
 use super::status::{self, gds, Status};
 use super::types;
@@ -490,16 +490,29 @@ fn engine_status(e: &EngineClientError, sql: &str) -> Result<Status, Fatal> {
     }
 }
 
-/// Runs programs in order on one session; the first error stops.
-async fn run_all(
-    session: &mut Box<dyn Session>,
-    programs: Vec<Vec<u8>>,
-) -> Result<Outcome, EngineClientError> {
-    let mut last = Outcome::default();
-    for p in programs {
-        last = session.run(p, Vec::new()).await?;
+/// An `op_sql_response` without a message (what precedes an error answer to
+/// `op_execute2`/`op_exec_immediate2`); nothing for the other operations.
+fn sql_response_none(wanted: bool) -> Vec<u8> {
+    if !wanted {
+        return Vec::new();
     }
-    Ok(last)
+    let mut w = Writer::new();
+    w.int(op::SQL_RESPONSE).int(0);
+    w.into_bytes()
+}
+
+/// Runs `before` without parameters and then `program` with `values`; the first error
+/// stops.
+async fn run_with(
+    session: &mut Box<dyn Session>,
+    before: Vec<Vec<u8>>,
+    program: Vec<u8>,
+    values: Vec<Value>,
+) -> Result<Outcome, EngineClientError> {
+    for p in before {
+        session.run(p, Vec::new()).await?;
+    }
+    session.run(program, values).await
 }
 
 fn begin_program(mode: &TransactionMode) -> Vec<u8> {
@@ -813,9 +826,7 @@ impl Conn {
             }
             Request::InfoSql(req) => self.info_sql(&req),
             Request::Execute(exec) => self.execute(exec, backend).await,
-            Request::ExecImmediate { transaction, sql } => {
-                self.exec_immediate(transaction, &sql, backend).await
-            }
+            Request::ExecImmediate(exec) => self.exec_immediate(exec, backend).await,
             Request::Fetch {
                 statement,
                 out_items,
@@ -933,6 +944,10 @@ impl Conn {
                 "DROP DATABASE through the Firebird protocol",
             )),
             Request::Unsupported(what) => err(Status::unsupported(what)),
+            Request::UnknownOp(code) => {
+                tracing::debug!(code, "unsupported firebird operation");
+                err(Status::unsupported(format!("operation {code}")))
+            }
             Request::Connect(_) | Request::ContAuth { .. } | Request::Crypt { .. } => {
                 err(Status::text(gds::WISH_LIST, "unexpected handshake packet"))
             }
@@ -1587,14 +1602,65 @@ impl Conn {
         Ok(out)
     }
 
+    /// `op_exec_immediate` and `op_exec_immediate2`: the latter also sends the first
+    /// result row (or none) in an `op_sql_response` before the `op_response`.
     async fn exec_immediate<B: Backend + ?Sized>(
         &mut self,
-        transaction: u16,
-        sql: &[u8],
+        exec: ExecImmediate,
         backend: &B,
     ) -> Answer {
-        let Ok(sql) = std::str::from_utf8(sql) else {
-            return err(Status::text(gds::RANDOM, "SQL text is not valid UTF-8"));
+        let out_items = exec.out_items.clone();
+        let transaction = exec.transaction;
+        let (answer, outcome) = match self.immediate(exec, backend).await? {
+            Ok(done) => done,
+            Err(status) => {
+                let mut out = sql_response_none(out_items.is_some());
+                out.extend(packets::error(&status));
+                return Ok(out);
+            }
+        };
+        let Some(items) = out_items else {
+            return Ok(answer);
+        };
+        let row = outcome.as_ref().and_then(|o| o.rows.first());
+        let th = self.resolve(transaction);
+        let mut w = Writer::new();
+        w.int(op::SQL_RESPONSE);
+        match row {
+            Some(row) if !items.is_empty() => match self.encode_row(row, &items, th) {
+                Ok(values) => {
+                    w.int(1);
+                    write_message(&mut w, &items, &values);
+                }
+                Err(status) => {
+                    w.int(0);
+                    let mut out = w.into_bytes();
+                    out.extend(packets::error(&status));
+                    return Ok(out);
+                }
+            },
+            _ => {
+                w.int(0);
+            }
+        }
+        let mut out = w.into_bytes();
+        out.extend(answer);
+        Ok(out)
+    }
+
+    /// Runs one immediate statement: the success answer and the last program's outcome
+    /// (for a result row), or the error status.
+    async fn immediate<B: Backend + ?Sized>(
+        &mut self,
+        exec: ExecImmediate,
+        backend: &B,
+    ) -> Result<Result<(Vec<u8>, Option<Outcome>), Status>, Fatal> {
+        let transaction = exec.transaction;
+        let Ok(sql) = std::str::from_utf8(&exec.sql) else {
+            return Ok(Err(Status::text(
+                gds::RANDOM,
+                "SQL text is not valid UTF-8",
+            )));
         };
         if sql
             .trim_start()
@@ -1602,7 +1668,7 @@ impl Conn {
             .starts_with("CREATE DATABASE")
         {
             // isql echoes CREATE DATABASE after op_create; the database exists already.
-            return Ok(packets::ok(transaction, &[]));
+            return Ok(Ok((packets::ok(transaction, &[]), None)));
         }
         let Unit {
             program,
@@ -1611,45 +1677,52 @@ impl Conn {
             retain,
         } = match Self::compile(backend, sql).await {
             Ok(p) => p,
-            Err(status) => return err(status),
+            Err(status) => return Ok(Err(status)),
         };
         let th = self.resolve(transaction);
         match statement {
             Statement::Begin(mode) | Statement::SetTransaction(mode) => {
-                return self.start(mode, backend).await;
+                return Ok(Ok((self.start(mode, backend).await?, None)));
             }
             Statement::Commit | Statement::Rollback => {
                 let commit = matches!(statement, Statement::Commit);
                 let answer = self.end(th, commit, retain).await?;
-                return Ok(if retain && self.txns.contains_key(&th) {
+                let answer = if retain && self.txns.contains_key(&th) {
                     packets::ok(th, &[])
                 } else {
                     answer
-                });
+                };
+                return Ok(Ok((answer, None)));
             }
             _ => {}
         }
-        let programs: Vec<Vec<u8>> = before.into_iter().chain([program]).collect();
+        let values = match self.parameters(exec.params, &[]) {
+            Ok(v) => v,
+            Err(status) => return Ok(Err(status)),
+        };
+        let mut programs: Vec<Vec<u8>> = before;
         let result = match self.txns.get_mut(&th) {
             Some(txn) => match txn.begun().await {
-                Ok(session) => run_all(session, programs).await,
+                Ok(session) => {
+                    run_with(session, std::mem::take(&mut programs), program, values).await
+                }
                 Err(e) => Err(e),
             },
             None if transaction == 0 => {
                 // No transaction: the statement runs on its own (autocommit).
                 let (serial, mut session) = match self.session(backend).await {
                     Ok(s) => s,
-                    Err(e) => return err(engine_status(&e, sql)?),
+                    Err(e) => return Ok(Err(engine_status(&e, sql)?)),
                 };
-                let r = run_all(&mut session, programs).await;
+                let r = run_with(&mut session, programs, program, values).await;
                 self.release(serial, session).await;
                 r
             }
-            None => return err(Status::code(gds::BAD_TRANS_HANDLE)),
+            None => return Ok(Err(Status::code(gds::BAD_TRANS_HANDLE))),
         };
         match result {
-            Ok(_) => Ok(packets::ok(transaction, &[])),
-            Err(e) => err(engine_status(&e, sql)?),
+            Ok(outcome) => Ok(Ok((packets::ok(transaction, &[]), Some(outcome)))),
+            Err(e) => Ok(Err(engine_status(&e, sql)?)),
         }
     }
 

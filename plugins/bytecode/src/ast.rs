@@ -73,6 +73,12 @@ pub struct Semantics {
     /// a serialization error. Added in v1 without a version bump.
     #[serde(default)]
     pub writes_read_latest: bool,
+    /// String results of expressions are described with a size, as Firebird does: a
+    /// literal `'abc'` is `CHAR(3)`, `a || b` over sized operands is `VARCHAR(len a + len
+    /// b)` (PostgreSQL and MySQL report them as unbounded text). Only the reported type
+    /// changes; values are the same. Added in v1 without a version bump.
+    #[serde(default)]
+    pub sized_string_results: bool,
 }
 
 impl Semantics {
@@ -86,6 +92,7 @@ impl Semantics {
                 division_by_zero_errors: true,
                 statement_errors_keep_transaction: false,
                 writes_read_latest: false,
+                sized_string_results: false,
             },
             Dialect::Mysql => Self {
                 ident_fold: IdentFold::Preserve,
@@ -94,6 +101,7 @@ impl Semantics {
                 division_by_zero_errors: false,
                 statement_errors_keep_transaction: true,
                 writes_read_latest: true,
+                sized_string_results: false,
             },
             Dialect::Firebird => Self {
                 ident_fold: IdentFold::Upper,
@@ -102,6 +110,7 @@ impl Semantics {
                 division_by_zero_errors: true,
                 statement_errors_keep_transaction: true,
                 writes_read_latest: false,
+                sized_string_results: true,
             },
         }
     }
