@@ -45,7 +45,7 @@ def tmp():
 
 
 def test_config_file_sets_ports_data_dir_and_gateway_options(tmp):
-    pg_port, mysql_port = free_port(), free_port()
+    pg_port, mysql_port, fb_port = free_port(), free_port(), free_port()
     config = tmp / "etc" / "rosetta.toml"
     config.parent.mkdir()
     # data_dir is relative: relative to the file's directory, not to the working directory.
@@ -55,7 +55,8 @@ def test_config_file_sets_ports_data_dir_and_gateway_options(tmp):
         f'admin_password = "{PASSWORD}"\n'
         f'shutdown_timeout = 5\n'
         f'[postgres]\nport = {pg_port}\nmax_message_size = 100000\n'
-        f'[mysql]\nport = {mysql_port}\n')
+        f'[mysql]\nport = {mysql_port}\n'
+        f'[firebird]\nport = {fb_port}\n')
     elsewhere = tmp / "cwd"
     elsewhere.mkdir()
     up = subprocess.Popen([str(BIN), "up", "--config", str(config)], cwd=elsewhere,
@@ -64,7 +65,7 @@ def test_config_file_sets_ports_data_dir_and_gateway_options(tmp):
         def ready():
             if up.poll() is not None:
                 raise RuntimeError(f"rosetta up exited with {up.returncode}")
-            return port_open(pg_port) and port_open(mysql_port)
+            return port_open(pg_port) and port_open(mysql_port) and port_open(fb_port)
 
         wait_for(ready, timeout=120, what="the gateways of rosetta up")
         data = tmp / "data"
