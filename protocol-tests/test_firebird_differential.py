@@ -5,7 +5,8 @@ once against Rosetta's Firebird gateway. isql's output must be the same.
 
 The script sticks to what both must agree on byte for byte: DDL, DML with row counts,
 every Firebird 3 type with NULLs, blobs, transactions, and the errors isql prints
-(Table unknown, syntax errors, NOT NULL). Known, deliberate differences are listed in
+(Table unknown, syntax errors, NOT NULL), `STARTING WITH`/`CONTAINING`, views, and
+generators set outside transactions (`SET GENERATOR` survives a `ROLLBACK`). Known, deliberate differences are listed in
 `KNOWN_DIFFERENCES` and normalised away, nothing else."""
 
 import os
@@ -66,6 +67,25 @@ ROLLBACK RETAIN;
 SELECT * FROM DR;
 SELECT NOCOL FROM DR;
 DROP TABLE NOPE;
+COMMIT;
+SELECT ID FROM DT WHERE NAME STARTING WITH 'al' ORDER BY ID;
+SELECT ID FROM DT WHERE NAME NOT STARTING 'AL' ORDER BY ID;
+SELECT ID FROM DT WHERE NAME CONTAINING 'LP' ORDER BY ID;
+SELECT ID FROM DT WHERE NAME NOT CONTAINING 'x' ORDER BY ID;
+CREATE VIEW DV (VID, VNAME) AS SELECT ID, NAME FROM DT WHERE ID > 1;
+COMMIT;
+SELECT VID, VNAME FROM DV ORDER BY VID;
+COMMIT;
+DROP VIEW DV;
+COMMIT;
+CREATE GENERATOR DG;
+COMMIT;
+SET GENERATOR DG TO 41;
+ROLLBACK;
+SELECT GEN_ID(DG, 1) FROM RDB$DATABASE;
+SHOW GENERATORS;
+ALTER SEQUENCE DG RESTART WITH 7;
+SELECT NEXT VALUE FOR DG FROM RDB$DATABASE;
 COMMIT;
 """
 

@@ -71,6 +71,11 @@ pub trait Session: Send {
     async fn close_prepared(&mut self, handle: u64) -> Result<(), EngineClientError>;
     /// Ends the session.
     async fn terminate(self: Box<Self>);
+    /// The engine's (session id, secret) that lets [`Backend::cancel`] interrupt what
+    /// this session runs; `None` when it cannot be cancelled.
+    fn cancel_key(&self) -> Option<(u32, u32)> {
+        None
+    }
 }
 
 /// What the protocol needs from Rosetta.
@@ -85,6 +90,9 @@ pub trait Backend: Send + Sync {
     async fn compile(&self, sql: &str) -> Result<Compiled, CompileError>;
     /// Compiles a BLR request (`op_compile`); `None` when the plugin has no BLR compiler.
     fn compile_blr(&self, blr: &[u8]) -> BlrOutput;
+    /// Interrupts what the session with this [`Session::cancel_key`] runs (`op_cancel`
+    /// kind 3); best effort, errors are only logged.
+    async fn cancel(&self, _key: (u32, u32)) {}
 }
 
 /// The real backend: the engine's socket and the gateway's plugin host.
@@ -111,10 +119,19 @@ impl Backend for EngineBackend {
         database: &str,
     ) -> Result<Box<dyn Session>, EngineClientError> {
         let mut client = EngineClient::connect(&self.engine_socket).await?;
-        client
+        let info = client
             .startup(user, database, Dialect::Firebird, "firebird")
             .await?;
-        Ok(Box::new(client))
+        Ok(Box::new(EngineSession {
+            client,
+            key: (info.session_id, info.secret),
+        }))
+    }
+
+    async fn cancel(&self, key: (u32, u32)) {
+        if let Err(e) = crate::engine_client::cancel(&self.engine_socket, key.0, key.1).await {
+            tracing::debug!("firebird cancel not delivered: {e}");
+        }
     }
 
     async fn compile(&self, sql: &str) -> Result<Compiled, CompileError> {
@@ -181,19 +198,26 @@ async fn collect(
     Ok(out)
 }
 
+/// An engine connection with the identity that lets it be cancelled.
+struct EngineSession {
+    client: EngineClient,
+    /// (session id, secret) from the engine's startup answer.
+    key: (u32, u32),
+}
+
 #[async_trait]
-impl Session for EngineClient {
+impl Session for EngineSession {
     async fn run(
         &mut self,
         program: Vec<u8>,
         params: Vec<Value>,
     ) -> Result<Outcome, EngineClientError> {
-        let stream = self.execute(program, params, 0).await?;
+        let stream = self.client.execute(program, params, 0).await?;
         collect(stream).await
     }
 
     async fn prepare(&mut self, program: Vec<u8>) -> Result<PreparedInfo, EngineClientError> {
-        EngineClient::prepare(self, program, Vec::new()).await
+        self.client.prepare(program, Vec::new()).await
     }
 
     async fn run_prepared(
@@ -201,15 +225,19 @@ impl Session for EngineClient {
         handle: u64,
         params: Vec<Value>,
     ) -> Result<Outcome, EngineClientError> {
-        let stream = self.execute_prepared(handle, params, 0).await?;
+        let stream = self.client.execute_prepared(handle, params, 0).await?;
         collect(stream).await
     }
 
     async fn close_prepared(&mut self, handle: u64) -> Result<(), EngineClientError> {
-        EngineClient::close_prepared(self, handle).await
+        self.client.close_prepared(handle).await
     }
 
     async fn terminate(self: Box<Self>) {
-        EngineClient::terminate(*self).await
+        self.client.terminate().await
+    }
+
+    fn cancel_key(&self) -> Option<(u32, u32)> {
+        Some(self.key)
     }
 }

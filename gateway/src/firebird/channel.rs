@@ -134,6 +134,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
         }
     }
 
+    /// Reads what the client sends next into the inbox (decrypted); `false` at end of
+    /// stream. Cancel-safe (nothing is lost when the future is dropped before it
+    /// completes), so it can race a running statement to notice an `op_cancel`; the
+    /// `op_cancel` packets at the start of what was read are taken out and returned
+    /// (their kinds). A client sends `op_cancel` on its own while it waits, so it starts a
+    /// read even when deferred packets (isql's `op_fetch`) are still in the inbox.
+    pub async fn read_more(&mut self, cancels: &mut Vec<i32>) -> Result<bool, ChannelError> {
+        let mut buf = [0u8; 4096];
+        let n = self.stream.read(&mut buf).await?;
+        let Some(chunk) = buf.get_mut(..n).filter(|c| !c.is_empty()) else {
+            return Ok(false);
+        };
+        if self.inbox.len() - self.start >= MAX_INBOX {
+            return Err(ChannelError::TooLarge);
+        }
+        if let Some(cipher) = &mut self.read_cipher {
+            cipher.apply_keystream(chunk);
+        }
+        let mut rest: &[u8] = chunk;
+        while let Some((kind, after)) = cancel_packet(rest) {
+            cancels.push(kind);
+            rest = after;
+        }
+        self.inbox.extend_from_slice(rest);
+        Ok(true)
+    }
+
     /// True when a complete or partial packet is already buffered (the client pipelined).
     pub fn has_buffered_input(&self) -> bool {
         self.start < self.inbox.len()
@@ -182,6 +209,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     }
 }
 
+/// An `op_cancel` packet at the start of `bytes`: its kind and the bytes after it.
+fn cancel_packet(bytes: &[u8]) -> Option<(i32, &[u8])> {
+    let (op, rest) = bytes.split_first_chunk::<4>()?;
+    if i32::from_be_bytes(*op) != 91 {
+        return None;
+    }
+    let (kind, rest) = rest.split_first_chunk::<4>()?;
+    Some((i32::from_be_bytes(*kind), rest))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +242,27 @@ mod tests {
             *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap_or(0);
         }
         out
+    }
+
+    #[tokio::test]
+    async fn cancel_is_taken_while_a_request_runs() {
+        let (client, server) = tokio::io::duplex(1024);
+        let mut channel = Channel::new(server);
+        let mut client = client;
+        let mut bytes = 91i32.to_be_bytes().to_vec();
+        bytes.extend(3i32.to_be_bytes());
+        bytes.extend(93i32.to_be_bytes());
+        client.write_all(&bytes).await.expect("write");
+        let mut cancels = Vec::new();
+        assert!(channel.read_more(&mut cancels).await.expect("read"));
+        assert_eq!(cancels, vec![3]);
+        // The op_ping after it stays for the ordinary decoder.
+        let op = channel.next(|r| r.int()).await.expect("next");
+        assert_eq!(op, Some(93));
+        // A truncated op_cancel is not taken.
+        client.write_all(&91i32.to_be_bytes()).await.expect("write");
+        assert!(channel.read_more(&mut cancels).await.expect("read"));
+        assert_eq!(cancels, vec![3]);
     }
 
     #[tokio::test]

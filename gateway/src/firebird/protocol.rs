@@ -325,6 +325,7 @@ async fn attach<B: Backend + ?Sized>(
         store: HashMap::new(),
         store_bytes: 0,
         next_blob: 1,
+        cancel_keys: session.cancel_key().into_iter().collect(),
         pool: vec![(1, session)],
         requests: HashMap::new(),
         next_serial: 2,
@@ -398,7 +399,27 @@ fn runs_unprepared(statement: &Statement) -> bool {
             | Statement::DropDatabase { .. }
             | Statement::AddPrimaryKey { .. }
             | Statement::Truncate { .. }
-    )
+    ) || is_generator_set(statement)
+}
+
+/// `SELECT setval('G', n)` without a `FROM`: how the Firebird plugin compiles `SET
+/// GENERATOR` / `ALTER SEQUENCE … RESTART WITH` (an immediate, non-transactional set).
+/// It is DDL to the client: no result set, statement type DDL.
+fn is_generator_set(statement: &Statement) -> bool {
+    use rosetta_bytecode::{Expr, SelectItem, SetExpr};
+    let Statement::Query(q) = statement else {
+        return false;
+    };
+    let SetExpr::Select(select) = &q.body else {
+        return false;
+    };
+    matches!(
+        select.projection.as_slice(),
+        [SelectItem::Expr { expr: Expr::Function(f), alias: None }]
+            if f.namespace == "std" && f.name == "setval"
+    ) && select.from.is_empty()
+        && select.filter.is_none()
+        && q.limit.is_none()
 }
 
 /// A prepared statement.
@@ -463,6 +484,8 @@ struct Conn {
     next_serial: u64,
     detached: bool,
     requests: HashMap<u16, BlrState>,
+    /// Cancel keys of every engine session this connection opened (`op_cancel`).
+    cancel_keys: Vec<(u32, u32)>,
 }
 
 /// The answer to one request: bytes to send (possibly several packets), or a fatal
@@ -575,6 +598,7 @@ pub fn parse_tpb(tpb: &[u8]) -> TransactionMode {
 /// The `isc_info_sql_stmt_type` of a statement.
 fn stmt_type(statement: &Statement, has_columns: bool) -> i32 {
     match statement {
+        Statement::Query(_) if is_generator_set(statement) => 5,
         Statement::Query(_) => 1,
         Statement::Insert(i) if !i.returning.is_empty() => 8,
         Statement::Update(u) if !u.returning.is_empty() => 8,
@@ -689,6 +713,7 @@ impl Conn {
             return Ok(s);
         }
         let s = backend.open(&self.user, &self.database).await?;
+        self.cancel_keys.extend(s.cancel_key());
         let serial = self.next_serial;
         self.next_serial += 1;
         Ok((serial, s))
@@ -754,6 +779,9 @@ impl Conn {
                     Request::Ping => Ok(packets::ok(0, &[])),
                     _ => err(Status::code(gds::BAD_DB_HANDLE)),
                 },
+                request @ (Request::Execute(_) | Request::ExecImmediate(_) | Request::Data(_)) => {
+                    self.handle_cancellable(request, channel, backend).await
+                }
                 request => self.handle(request, backend).await,
             };
             match answer {
@@ -761,6 +789,43 @@ impl Conn {
                 Err(Fatal(why)) => {
                     tracing::warn!("engine session failed, closing the Firebird connection: {why}");
                     return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Handles a request that may run long while watching the socket: an `op_cancel`
+    /// of kind 3 (isql's Ctrl-C) or 4, or the client going away, interrupts the engine
+    /// sessions of this connection (the statement then fails with `isc_cancelled`).
+    /// Kinds 1 and 2 (isql brackets statements with them) need nothing.
+    async fn handle_cancellable<S, B>(
+        &mut self,
+        request: Request,
+        channel: &mut Channel<S>,
+        backend: &B,
+    ) -> Answer
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+        B: Backend + ?Sized,
+    {
+        let keys = self.cancel_keys.clone();
+        let work = self.handle(request, backend);
+        tokio::pin!(work);
+        let mut open = true;
+        let mut cancels = Vec::new();
+        loop {
+            tokio::select! {
+                answer = &mut work => return answer,
+                more = channel.read_more(&mut cancels), if open => {
+                    // End of stream or a broken socket: the next read reports it, and
+                    // the statement of a client that is gone is cancelled too.
+                    open = matches!(more, Ok(true));
+                    if !open || cancels.drain(..).any(|kind| kind == 3 || kind == 4) {
+                        tracing::debug!("firebird op_cancel");
+                        for key in &keys {
+                            backend.cancel(*key).await;
+                        }
+                    }
                 }
             }
         }

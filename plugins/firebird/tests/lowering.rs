@@ -38,6 +38,23 @@ fn int(n: i64) -> Expr {
     Expr::Literal(Literal::Integer(n))
 }
 
+fn call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function(bc::Function {
+        namespace: "std".into(),
+        name: name.into(),
+        args,
+        distinct: false,
+        star: false,
+    })
+}
+
+fn setval(name: &str, value: i64) -> Expr {
+    call(
+        "setval",
+        vec![Expr::Literal(Literal::String(name.into())), int(value)],
+    )
+}
+
 fn col(name: &str) -> Expr {
     Expr::Column(vec![bc::Ident::new(name)])
 }
@@ -303,20 +320,44 @@ fn sequences_follow_firebird_3_conventions() {
             increment: 1
         }))
     );
+    // SET GENERATOR / RESTART WITH set the current value at once (setval); a new
+    // increment is transactional DDL run first.
     assert_eq!(
-        one("SET GENERATOR G TO 100").statement,
-        Statement::AlterSequence {
-            name: vec![bc::Ident::new("G")],
-            restart: Some(101),
-            increment: None
-        }
+        select("SET GENERATOR G TO 100").projection,
+        vec![bc::SelectItem::Expr {
+            expr: setval("G", 100),
+            alias: None
+        }]
     );
+    let both = all("ALTER SEQUENCE S RESTART WITH 0 INCREMENT BY 2");
+    assert_eq!(both.len(), 2);
     assert_eq!(
-        one("ALTER SEQUENCE S RESTART WITH 0 INCREMENT BY 2").statement,
+        both[0].statement,
         Statement::AlterSequence {
             name: vec![bc::Ident::new("S")],
-            restart: Some(2),
+            restart: None,
             increment: Some(2)
+        }
+    );
+    let Statement::Query(q) = &both[1].statement else {
+        panic!("{:?}", both[1].statement);
+    };
+    let bc::SetExpr::Select(s) = &q.body else {
+        panic!("{q:?}");
+    };
+    assert_eq!(
+        s.projection,
+        vec![bc::SelectItem::Expr {
+            expr: setval("S", 0),
+            alias: None
+        }]
+    );
+    assert_eq!(
+        one("ALTER SEQUENCE S INCREMENT BY 3").statement,
+        Statement::AlterSequence {
+            name: vec![bc::Ident::new("S")],
+            restart: None,
+            increment: Some(3)
         }
     );
     assert_eq!(
@@ -449,4 +490,82 @@ fn syntax_errors_name_the_token() {
     assert_eq!(e.position, Some(1));
     assert!(compile("SELECT 1 FROM RDB$DATABASE; SELECT 2 FROM RDB$DATABASE").is_ok());
     assert_eq!(one(";").statement, Statement::Empty);
+}
+
+#[test]
+fn starting_with_and_containing() {
+    let prefix = |value: Expr, pattern: Expr| Expr::Binary {
+        op: BinaryOp::Eq,
+        left: Box::new(call(
+            "left",
+            vec![value, call("char_length", vec![pattern.clone()])],
+        )),
+        right: Box::new(pattern),
+    };
+    let text = |s: &str| Expr::Literal(Literal::String(s.into()));
+    assert_eq!(
+        select("SELECT 1 FROM T WHERE N STARTING WITH 'a%'").filter,
+        Some(prefix(col("N"), text("a%")))
+    );
+    // `WITH` is optional; a parameter works as the prefix.
+    assert_eq!(
+        select("SELECT 1 FROM T WHERE N STARTING ?").filter,
+        Some(prefix(col("N"), Expr::Param(1)))
+    );
+    let contains = Expr::Binary {
+        op: BinaryOp::Gt,
+        left: Box::new(call(
+            "strpos",
+            vec![
+                call("upper", vec![col("N")]),
+                call("upper", vec![text("x")]),
+            ],
+        )),
+        right: Box::new(int(0)),
+    };
+    assert_eq!(
+        select("SELECT 1 FROM T WHERE N CONTAINING 'x'").filter,
+        Some(contains.clone())
+    );
+    // NOT binds to the predicate; AND binds looser than it.
+    let Some(Expr::Binary {
+        op: BinaryOp::And,
+        left,
+        ..
+    }) = select("SELECT 1 FROM T WHERE N NOT CONTAINING 'x' AND ID = 1").filter
+    else {
+        panic!("not an AND");
+    };
+    assert!(
+        matches!(*left, Expr::Unary { ref expr, .. } if **expr == contains),
+        "{left:?}"
+    );
+    assert_eq!(
+        err("SELECT 1 FROM T WHERE N STARTING WITH").sqlstate,
+        "42601"
+    );
+}
+
+#[test]
+fn views_are_created_and_dropped() {
+    let Statement::CreateView(v) = one("CREATE VIEW V (A, b) AS SELECT ID, N FROM T").statement
+    else {
+        panic!("not a view");
+    };
+    assert_eq!(v.name, vec![bc::Ident::new("V")]);
+    assert_eq!(v.columns, vec![bc::Ident::new("A"), bc::Ident::new("B")]);
+    assert!(!v.or_replace);
+    assert_eq!(
+        one("DROP VIEW V").statement,
+        Statement::DropView {
+            names: vec![vec![bc::Ident::new("V")]],
+            if_exists: false,
+            cascade: false
+        }
+    );
+    assert_eq!(err("CREATE VIEW V AS SELECT ? FROM T").sqlstate, "42601");
+    assert_eq!(
+        err("CREATE OR REPLACE VIEW V AS SELECT 1 FROM T").sqlstate,
+        "0A000"
+    );
 }

@@ -9,7 +9,7 @@ use rosetta_sql_lower::{DialectLowering, LowerExpr, Result, STD};
 use sqlparser::ast;
 
 use super::{unsupported, Lowerer};
-use crate::dialect::{is_marker, NEXT_VALUE_FOR};
+use crate::dialect::{is_marker, CONTAINING, NEXT_VALUE_FOR, STARTING_WITH};
 
 /// Context variables Firebird lets you use without parentheses, with the standard
 /// function each one calls.
@@ -88,6 +88,58 @@ pub(crate) fn next_value_for(expr: &ast::Expr) -> Option<Result<bc::Expr>> {
 }
 
 impl Lowerer {
+    /// `a STARTING WITH b` → `left(a, char_length(b)) = b` (case-sensitive prefix);
+    /// `a CONTAINING b` → `strpos(upper(a), upper(b)) > 0` (case-insensitive
+    /// substring). Both are NULL when either side is NULL, as in Firebird.
+    pub(crate) fn string_predicate(&mut self, expr: &ast::Expr) -> Option<Result<bc::Expr>> {
+        let ast::Expr::Function(f) = expr else {
+            return None;
+        };
+        let [ast::ObjectNamePart::Identifier(id)] = f.name.0.as_slice() else {
+            return None;
+        };
+        let starting = is_marker(id, STARTING_WITH);
+        if !starting && !is_marker(id, CONTAINING) {
+            return None;
+        }
+        let args = plain_args(&f.args);
+        let Some([value, pattern]) = args.as_deref() else {
+            return Some(Err(unsupported("this STARTING WITH / CONTAINING")));
+        };
+        Some(self.string_predicate_parts(starting, value, pattern))
+    }
+
+    fn string_predicate_parts(
+        &mut self,
+        starting: bool,
+        value: &ast::Expr,
+        pattern: &ast::Expr,
+    ) -> Result<bc::Expr> {
+        let value = self.expr(value)?;
+        let pattern = self.expr(pattern)?;
+        Ok(if starting {
+            let len = Self::std_call("char_length", vec![pattern.clone()]);
+            bc::Expr::Binary {
+                op: bc::BinaryOp::Eq,
+                left: Box::new(Self::std_call("left", vec![value, len])),
+                right: Box::new(pattern),
+            }
+        } else {
+            let found = Self::std_call(
+                "strpos",
+                vec![
+                    Self::std_call("upper", vec![value]),
+                    Self::std_call("upper", vec![pattern]),
+                ],
+            );
+            bc::Expr::Binary {
+                op: bc::BinaryOp::Gt,
+                left: Box::new(found),
+                right: Box::new(bc::Expr::Literal(bc::Literal::Integer(0))),
+            }
+        })
+    }
+
     /// `GEN_ID(generator, step)` and `IIF(condition, then, else)`.
     pub(crate) fn dialect_call(
         &mut self,

@@ -10,6 +10,7 @@
 mod function;
 mod stmt;
 mod types;
+mod view;
 
 use rosetta_bytecode::{self as bc, CompileError, Dialect, Program};
 use rosetta_sql_lower::{CastTarget, DialectLowering};
@@ -81,7 +82,18 @@ impl DialectLowering for Lowerer {
     }
 
     fn special_identifier(&mut self, expr: &ast::Expr) -> Option<Result<bc::Expr>> {
-        function::next_value_for(expr)
+        function::next_value_for(expr).or_else(|| self.string_predicate(expr))
+    }
+
+    fn has_views() -> bool {
+        true
+    }
+
+    fn dialect_statement(&mut self, statement: &ast::Statement) -> Option<Result<bc::Statement>> {
+        match statement {
+            ast::Statement::CreateView(create) => Some(self.create_view(create)),
+            _ => None,
+        }
     }
 
     fn niladic_name(word: &str) -> Option<&'static str> {

@@ -69,17 +69,24 @@ impl Lowerer {
                     Some(_) => Some(nonzero_increment(*increment)?),
                     None => None,
                 };
-                // RESTART WITH n / SET GENERATOR TO n set the current value: the next
-                // call returns n + increment (the new one if given, else 1 — see
-                // docs/sql/firebird.md for sequences with another increment).
-                let restart = restart
-                    .map(|n| n.checked_add(step.unwrap_or(1)).ok_or_else(out_of_range))
-                    .transpose()?;
-                vec![bc::Statement::AlterSequence {
-                    name: Self::object_name(name)?,
-                    restart,
-                    increment: step,
-                }]
+                let name = Self::object_name(name)?;
+                // A new increment is DDL (transactional, like the rest of the catalog).
+                let mut out = Vec::new();
+                if step.is_some() {
+                    out.push(bc::Statement::AlterSequence {
+                        name: name.clone(),
+                        restart: None,
+                        increment: step,
+                    });
+                }
+                // RESTART WITH n / SET GENERATOR TO n set the current value at once, for
+                // every transaction, and survive a rollback (generators are outside
+                // transactions in Firebird): `setval(name, n)`, after which the next
+                // value is n + increment.
+                if let Some(value) = restart {
+                    out.push(set_generator(&name, *value)?);
+                }
+                out
             }
             Parsed::SetTransaction(options) => {
                 vec![bc::Statement::Begin(transaction_mode(options)?)]
@@ -159,6 +166,46 @@ fn retained(end: bc::Statement, retain: bool) -> Vec<bc::Statement> {
     } else {
         vec![end]
     }
+}
+
+/// `SELECT setval('NAME', value)`: the engine's immediate, non-transactional counter
+/// set. The Firebird gateway recognises this shape and reports it as DDL.
+fn set_generator(name: &bc::ObjectName, value: i64) -> Result<bc::Statement> {
+    if name.iter().any(|part| part.value.contains('.')) {
+        return Err(unsupported("a generator name containing '.'"));
+    }
+    let text = name
+        .iter()
+        .map(|part| part.value.as_str())
+        .collect::<Vec<_>>()
+        .join(".");
+    let call = bc::Expr::Function(bc::Function {
+        namespace: rosetta_sql_lower::STD.into(),
+        name: "setval".into(),
+        args: vec![
+            bc::Expr::Literal(bc::Literal::String(text)),
+            bc::Expr::Literal(bc::Literal::Integer(value)),
+        ],
+        distinct: false,
+        star: false,
+    });
+    Ok(bc::Statement::Query(Box::new(bc::Query {
+        with: Vec::new(),
+        body: bc::SetExpr::Select(Box::new(bc::Select {
+            distinct: false,
+            projection: vec![bc::SelectItem::Expr {
+                expr: call,
+                alias: None,
+            }],
+            from: Vec::new(),
+            filter: None,
+            group_by: Vec::new(),
+            having: None,
+        })),
+        order_by: Vec::new(),
+        limit: None,
+        offset: None,
+    })))
 }
 
 fn out_of_range() -> CompileError {
