@@ -126,8 +126,6 @@ def test_connection_id_is_the_engine_session_and_kill_works(mysql_cluster):
         conn.close()
 
 
-@pytest.mark.xfail(reason="needs the engine's mysql.connection_id() (requested from the lead)",
-                   strict=False)
 def test_connection_id_function(mysql_cluster):
     conn = connect(mysql_cluster)
     c = conn.cursor()

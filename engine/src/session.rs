@@ -339,6 +339,7 @@ impl Session {
             cancel: &self.cancel,
             ids: &self.engine.ids,
             last_insert_id: &self.last_insert_id,
+            session_id: self.id,
         };
         sql::describe(stmt, txn, &env, params)
     }
@@ -613,6 +614,7 @@ impl Session {
             cancel: &self.cancel,
             ids: &self.engine.ids,
             last_insert_id: &self.last_insert_id,
+            session_id: self.id,
         };
         let r = (|| -> Result<()> {
             let tables = sql::maint::maintained_tables(names, &txn, &env)?;
@@ -705,6 +707,7 @@ impl Session {
             cancel: &self.cancel,
             ids: &self.engine.ids,
             last_insert_id: &self.last_insert_id,
+            session_id: self.id,
         };
         let mut restarts = 0u32;
         let r = loop {

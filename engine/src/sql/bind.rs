@@ -2014,7 +2014,7 @@ fn is_constant(e: &BExpr) -> bool {
                 | BExpr::AggRef(_)
                 // Volatile: each evaluation advances or changes a counter.
                 | BExpr::Call(
-                    Func::NextValue(_) | Func::SetVal(_) | Func::LastInsertId,
+                    Func::NextValue(_) | Func::SetVal(_) | Func::LastInsertId | Func::ConnectionId,
                     _
                 )
         )

@@ -68,6 +68,8 @@ pub enum Func {
     /// MySQL `LAST_INSERT_ID([expr])`: the session's last generated AUTO_INCREMENT value;
     /// with an argument, sets it.
     LastInsertId,
+    /// MySQL `CONNECTION_ID()`: the session id (the one `KILL` takes).
+    ConnectionId,
     /// `localtime` / `current_time`: the statement's time of day.
     LocalTime,
 }
@@ -361,6 +363,7 @@ impl Func {
             return match (name, nargs) {
                 ("variable", 1) => Some(Func::MysqlVariable),
                 ("last_insert_id", 0 | 1) => Some(Func::LastInsertId),
+                ("connection_id", 0) => Some(Func::ConnectionId),
                 _ => None,
             };
         }
@@ -448,7 +451,9 @@ impl Func {
             Func::Now => DataType::Timestamp,
             Func::CurrentDate => DataType::Date,
             Func::LocalTime => DataType::Time,
-            Func::NextValue(_) | Func::SetVal(_) | Func::LastInsertId => DataType::BigInt,
+            Func::NextValue(_) | Func::SetVal(_) | Func::LastInsertId | Func::ConnectionId => {
+                DataType::BigInt
+            }
             Func::Catalog(f) => f.result_type(),
             _ => DataType::Text,
         }
@@ -646,6 +651,7 @@ impl Func {
                     None => Value::Int64(svc.last_insert_id() as i64),
                 }
             }
+            Func::ConnectionId => Value::Int64(i64::from(services(ctx)?.session_id)),
             Func::Version => Value::Text(crate::VERSION_STRING.to_string()),
             Func::MysqlVariable => mysql_variable(&text(0).unwrap_or_default())?,
             Func::CurrentUser => Value::Text(ctx.user.to_string()),

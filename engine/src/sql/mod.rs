@@ -47,6 +47,8 @@ pub struct Env<'a> {
     pub ids: &'a crate::catalog::IdAllocator,
     /// The session's `LAST_INSERT_ID()`, which statements read and set.
     pub last_insert_id: &'a std::sync::atomic::AtomicU64,
+    /// The session's id (MySQL's `CONNECTION_ID()`, the id KILL takes).
+    pub session_id: u32,
 }
 
 impl Env<'_> {
@@ -55,6 +57,7 @@ impl Env<'_> {
         sequence::Services {
             sequences: &self.ids.sequences,
             last_insert_id: self.last_insert_id,
+            session_id: self.session_id,
         }
     }
 }

@@ -211,6 +211,8 @@ pub struct Services<'a> {
     /// The session's `LAST_INSERT_ID()` (the first AUTO_INCREMENT value of the last
     /// statement that generated one, or what `LAST_INSERT_ID(expr)` set).
     pub last_insert_id: &'a AtomicU64,
+    /// The session's id (MySQL's `CONNECTION_ID()`).
+    pub session_id: u32,
 }
 
 impl Services<'_> {

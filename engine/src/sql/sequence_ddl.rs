@@ -136,8 +136,8 @@ pub fn drop(
 /// The restart is part of the transaction (PostgreSQL's rule): other transactions see
 /// it once it commits and the first value is taken, and a rollback undoes it unless a
 /// value was taken meanwhile (see [`super::sequence`]). Firebird's `SET GENERATOR` /
-/// `RESTART` act at once and survive a rollback; that needs a dialect rule in
-/// `Semantics` (none yet) — `setval` already sets a counter that way.
+/// `RESTART`, which act at once and survive a rollback, are compiled by the Firebird
+/// plugin to `setval`, which sets the counter that way.
 pub fn alter(
     name: &bc::ObjectName,
     restart: Option<i64>,

@@ -54,6 +54,7 @@ impl Fixture {
             cancel: &self.cancel,
             ids: &self.ids,
             last_insert_id: &self.last_insert_id,
+            session_id: 1,
         };
         execute(&program, &program.statement, txn, &env, &[], vec![])
     }

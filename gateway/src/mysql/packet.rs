@@ -139,17 +139,20 @@ mod tests {
     #[tokio::test]
     async fn packets_round_trip_including_continuations() {
         let (a, b) = tokio::io::duplex(1 << 20);
-        let mut w = PacketWriter::new(a);
-        let big = vec![7u8; MAX_CHUNK + 10];
-        w.set_seq(3);
-        w.write(b"hello").await.unwrap();
-        w.write(&big).await.unwrap();
-        w.flush().await.unwrap();
-        drop(w);
+        let big_len = MAX_CHUNK + 10;
+        // The writer runs concurrently: the pipe holds less than one big packet.
+        let writer = tokio::spawn(async move {
+            let mut w = PacketWriter::new(a);
+            w.set_seq(3);
+            w.write(b"hello").await.unwrap();
+            w.write(&vec![7u8; big_len]).await.unwrap();
+            w.flush().await.unwrap();
+        });
         let mut r = PacketReader::new(b, 32 << 20);
         assert_eq!(r.next().await.unwrap(), Some((3, b"hello".to_vec())));
         let (seq, p) = r.next().await.unwrap().unwrap();
-        assert_eq!((seq, p.len()), (5, big.len()));
+        assert_eq!((seq, p.len()), (5, big_len));
+        writer.await.unwrap();
         assert_eq!(r.next().await.unwrap(), None);
     }
 
