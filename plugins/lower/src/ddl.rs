@@ -1,4 +1,5 @@
-//! Data definition: `CREATE TABLE`, `CREATE INDEX`, `DROP TABLE/VIEW/INDEX/DATABASE`.
+//! Data definition: `CREATE TABLE`, `CREATE VIEW`, `CREATE INDEX`,
+//! `DROP TABLE/VIEW/INDEX/DATABASE`.
 
 use rosetta_bytecode::{self as bc, CompileError};
 use sqlparser::ast;
@@ -8,6 +9,77 @@ use crate::{reject, unsupported, DialectLowering, LowerQuery, Result};
 /// Shared lowering of `CREATE TABLE`, `CREATE INDEX` and `DROP`, provided for every
 /// [`DialectLowering`] (its methods need [`LowerQuery`], which every dialect has).
 pub trait LowerDdl: DialectLowering {
+    /// `CREATE [OR REPLACE] VIEW name [(columns)] AS query`: a named query, with every
+    /// option a dialect's parser may attach refused.
+    fn create_view(&mut self, create: &ast::CreateView) -> Result<bc::Statement>
+    where
+        Self: LowerQuery,
+    {
+        let ast::CreateView {
+            or_alter,
+            or_replace,
+            materialized,
+            secure,
+            name,
+            name_before_not_exists: _,
+            columns,
+            query,
+            options,
+            cluster_by,
+            comment,
+            with_no_schema_binding,
+            if_not_exists,
+            temporary,
+            copy_grants,
+            to,
+            params,
+        } = create;
+        reject(*or_alter, "CREATE OR ALTER VIEW")?;
+        reject(
+            *or_replace && !Self::has_create_or_replace_view(),
+            "CREATE OR REPLACE VIEW",
+        )?;
+        reject(*materialized, "CREATE MATERIALIZED VIEW")?;
+        reject(*secure, "CREATE SECURE VIEW")?;
+        reject(*temporary, "CREATE TEMPORARY VIEW")?;
+        reject(*if_not_exists, "CREATE VIEW IF NOT EXISTS")?;
+        reject(
+            !matches!(options, ast::CreateTableOptions::None),
+            "view options",
+        )?;
+        reject(!cluster_by.is_empty(), "CLUSTER BY")?;
+        reject(comment.is_some(), "view comments")?;
+        reject(*with_no_schema_binding, "WITH NO SCHEMA BINDING")?;
+        reject(*copy_grants, "COPY GRANTS")?;
+        reject(to.is_some(), "CREATE VIEW … TO")?;
+        reject(params.is_some(), "view ALGORITHM/DEFINER/SQL SECURITY")?;
+        let columns = columns
+            .iter()
+            .map(|c| {
+                let ast::ViewColumnDef {
+                    name,
+                    data_type,
+                    options,
+                } = c;
+                reject(data_type.is_some(), "view column types")?;
+                reject(options.is_some(), "view column options")?;
+                Ok(Self::ident(name))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let lowered = self.query(query)?;
+        let max_param = *self.max_param_mut();
+        if max_param > 0 {
+            return Err(Self::view_parameter_error(max_param));
+        }
+        Ok(bc::Statement::CreateView(Box::new(bc::CreateView {
+            name: Self::object_name(name)?,
+            columns,
+            query: lowered,
+            or_replace: *or_replace,
+            definition: Some(query.to_string()),
+        })))
+    }
+
     /// `CREATE TABLE [IF NOT EXISTS] name (columns, constraints)`.
     fn create_table(&mut self, create: &ast::CreateTable) -> Result<bc::Statement>
     where

@@ -156,6 +156,21 @@ pub trait DialectLowering: Sized {
         false
     }
 
+    /// Whether `CREATE OR REPLACE VIEW` exists in the dialect.
+    fn has_create_or_replace_view() -> bool {
+        true
+    }
+
+    /// The error for a view definition that uses parameters (PostgreSQL's wording by
+    /// default: the parameter does not exist there).
+    fn view_parameter_error(max_param: u16) -> CompileError {
+        CompileError {
+            sqlstate: "42P02".into(),
+            message: format!("there is no parameter ${max_param}"),
+            position: None,
+        }
+    }
+
     /// Lowers a dialect-only statement, or `None` to lower `statement` the shared way.
     fn dialect_statement(&mut self, _statement: &ast::Statement) -> Option<Result<bc::Statement>> {
         None

@@ -10,10 +10,9 @@
 mod function;
 mod stmt;
 mod types;
-mod view;
 
 use rosetta_bytecode::{self as bc, CompileError, Dialect, Program};
-use rosetta_sql_lower::{CastTarget, DialectLowering};
+use rosetta_sql_lower::{CastTarget, DialectLowering, LowerDdl};
 use sqlparser::ast;
 
 pub(crate) use rosetta_sql_lower::{unsupported, Result};
@@ -87,6 +86,14 @@ impl DialectLowering for Lowerer {
 
     fn has_views() -> bool {
         true
+    }
+
+    fn has_create_or_replace_view() -> bool {
+        false
+    }
+
+    fn view_parameter_error(_max_param: u16) -> CompileError {
+        CompileError::syntax("Dynamic SQL Error: parameters are not allowed in a view definition")
     }
 
     fn dialect_statement(&mut self, statement: &ast::Statement) -> Option<Result<bc::Statement>> {

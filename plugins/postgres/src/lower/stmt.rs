@@ -3,7 +3,7 @@
 
 use rosetta_bytecode as bc;
 use rosetta_sql_lower::stmt::{session_characteristics, transaction_mode};
-use rosetta_sql_lower::LowerExpr;
+use rosetta_sql_lower::{LowerDdl, LowerExpr};
 use sqlparser::ast;
 
 use super::{ident, is_word, reject, unsupported, Lowerer, Result};
