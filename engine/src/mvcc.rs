@@ -341,11 +341,6 @@ impl Txn {
             .is_some()
     }
 
-    /// True if the transaction has written anything.
-    pub fn has_writes(&self) -> bool {
-        !self.writes.is_empty()
-    }
-
     /// Moves the snapshot to the newest visible state (READ COMMITTED, per statement).
     pub fn refresh_snapshot(&mut self) {
         let new = self.mvcc.take_snapshot();
